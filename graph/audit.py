@@ -1,0 +1,40 @@
+"""audit: an auditor agent reviews one completed task's files, read-only, and reports defects as blockers."""
+
+from __future__ import annotations
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
+
+from graph.agent_loop import run_agent
+from graph.context import RunContext
+from graph.env import announce_blockers, emit, node_env
+from graph.models import RoleModels
+from graph.prompts import AUDITOR, audit_prompt
+from graph.work_item import WorkItem
+from tools.agent_tools import READ_ONLY_TOOLS
+
+
+def audit(item: WorkItem, runtime: Runtime[RunContext], config: RunnableConfig, *,
+          default_models: RoleModels | None = None) -> dict:
+    """Review the task; its blockers name the task, so the manager can route them to a fix."""
+    task = item["task"]
+    env = node_env(runtime, config, default_models)
+    toolbox = env.toolbox(task.id, "auditor", task.attempts)
+    env.trail.record("audit_start", task_id=task.id, role="auditor")
+    emit("audit_start", task_id=task.id)
+    outcome = run_agent(env.models.auditor, toolbox, toolbox.tools(READ_ONLY_TOOLS), system=AUDITOR,
+                        prompt=audit_prompt(task, item["goal"]), max_turns=env.context.max_tool_turns,
+                        loop_guard_repeats=env.context.loop_guard_repeats)
+    if outcome.ending != "answered":
+        toolbox.raise_callback("warning", f"The review of task {task.id} did not finish ({outcome.ending}): "
+                                          f"{outcome.detail}")
+    callbacks = list(toolbox.callbacks)
+    blocked = any(cb.severity == "blocker" for cb in callbacks)
+    reviewed = task.model_copy(update={"audit": "blocked" if blocked else "passed"})
+    env.trail.record("audit_end", ok=not blocked, task_id=task.id, role="auditor",
+                     detail={"verdict": reviewed.audit, "ending": outcome.ending, "turns": outcome.turns})
+    announce_blockers(callbacks)
+    emit("audit_end", task_id=task.id, verdict=reviewed.audit)
+    errors = toolbox.errors + ([outcome.error] if outcome.error else [])
+    return {"tasks": [reviewed], "callbacks": callbacks, "errors": errors,
+            "usage": [outcome.usage] if outcome.usage else []}

@@ -1,0 +1,50 @@
+"""build_graph: wiring only. plan -> schedule -> (develop | audit)* -> remediate -> final_verify."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from graph.audit import audit
+from graph.context import RunContext
+from graph.develop import develop
+from graph.final_verify import final_verify
+from graph.models import RoleModels
+from graph.plan import plan
+from graph.remediate import remediate
+from graph.routing import route_after_final_verify, route_after_schedule
+from graph.schedule import schedule
+from state.team_state import TeamInput, TeamState
+
+
+def build_graph(
+    model: BaseChatModel | None = None,
+    *,
+    manager: BaseChatModel | None = None,
+    developer: BaseChatModel | None = None,
+    auditor: BaseChatModel | None = None,
+    checkpointer: BaseCheckpointSaver | None = None,
+    interrupt_before: list[str] | None = None,
+    name: str = "buildcrew",
+) -> CompiledStateGraph:
+    """The team graph. With no model it plays the scripted scenario named in the run context (the demo)."""
+    models = RoleModels.of(model, manager=manager, developer=developer, auditor=auditor)
+    builder = StateGraph(TeamState, context_schema=RunContext, input_schema=TeamInput)
+    builder.add_node("plan", partial(plan, default_models=models))
+    builder.add_node("schedule", schedule)
+    builder.add_node("develop", partial(develop, default_models=models))
+    builder.add_node("audit", partial(audit, default_models=models))
+    builder.add_node("remediate", partial(remediate, default_models=models))
+    builder.add_node("final_verify", partial(final_verify, default_models=models))
+    builder.add_edge(START, "plan")
+    builder.add_edge("plan", "schedule")
+    builder.add_conditional_edges("schedule", route_after_schedule, ["develop", "audit", "remediate", "final_verify"])
+    builder.add_edge("develop", "schedule")
+    builder.add_edge("audit", "schedule")
+    builder.add_edge("remediate", "schedule")
+    builder.add_conditional_edges("final_verify", route_after_final_verify, {"remediate": "remediate", END: END})
+    return builder.compile(checkpointer=checkpointer, interrupt_before=interrupt_before, name=name)

@@ -1,0 +1,47 @@
+"""The graph state: the shared record every node reads and returns updates to."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, NotRequired
+
+from langgraph.managed import RemainingSteps
+from typing_extensions import TypedDict
+
+from state.models import Callback, FileRecord, ModelUsage, Task, ToolError, VerificationReport
+from state.reducers import append_errors, append_usage, merge_callbacks, merge_files, merge_tasks
+
+
+class TeamInput(TypedDict):
+    """What a caller gives to start a run."""
+
+    goal: str
+    """The user's goal, in plain words."""
+
+
+class TeamState(TypedDict):
+    """Everything the team knows about the run: metadata only, never file contents."""
+
+    goal: str
+    """The user's goal, in plain words."""
+    tasks: NotRequired[Annotated[dict[str, Task], merge_tasks]]
+    """Every task by id, remediation tasks included; merged by id."""
+    callbacks: NotRequired[Annotated[list[Callback], merge_callbacks]]
+    """Every callback in arrival order; merged by id so resolving one updates it in place."""
+    files_created: NotRequired[Annotated[dict[str, FileRecord], merge_files]]
+    """The latest verified write of every path; merged by path."""
+    errors: NotRequired[Annotated[list[ToolError], append_errors]]
+    """Every tool, task and model error, whole."""
+    usage: NotRequired[Annotated[list[ModelUsage], append_usage]]
+    """Model calls and tokens per agent run."""
+    plan_status: NotRequired[Literal["pending", "ok", "invalid"]]
+    """Whether the manager produced a valid plan."""
+    remediation_rounds: NotRequired[int]
+    """How many times the manager has turned blockers into remediation tasks."""
+    final_passes: NotRequired[int]
+    """How many times final verification has run."""
+    stop_reason: NotRequired[str | None]
+    """Why the run stopped early (budget, step limit), if it did."""
+    report: NotRequired[VerificationReport | None]
+    """The final verification's report."""
+    remaining_steps: NotRequired[RemainingSteps]
+    """Supersteps left before LangGraph's recursion limit; the router ends the run well before it."""
