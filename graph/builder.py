@@ -18,6 +18,7 @@ from graph.plan import plan
 from graph.remediate import remediate
 from graph.routing import route_after_final_verify, route_after_schedule
 from graph.schedule import schedule
+from state.serde import with_state_types
 from state.team_state import TeamInput, TeamState
 
 
@@ -47,4 +48,6 @@ def build_graph(
     builder.add_edge("audit", "schedule")
     builder.add_edge("remediate", "schedule")
     builder.add_conditional_edges("final_verify", route_after_final_verify, {"remediate": "remediate", END: END})
+    if isinstance(checkpointer, BaseCheckpointSaver):
+        checkpointer = with_state_types(checkpointer)
     return builder.compile(checkpointer=checkpointer, interrupt_before=interrupt_before, name=name)

@@ -53,6 +53,7 @@ class Scenario(BaseModel):
     description: str = ""
     goal: str
     verify_command: str | None = None
+    latency_s: float = Field(default=0.0, ge=0, description="Seconds every model call waits, as a provider would.")
     manager: dict[str, list[ScriptedTurn]] = Field(default_factory=dict)
     developer: dict[str, list[ScriptedTurn]] = Field(default_factory=dict)
     auditor: dict[str, list[ScriptedTurn]] = Field(default_factory=dict)
@@ -97,7 +98,6 @@ class ScriptedChatModel(BaseChatModel):
     """A chat model that answers from a Scenario; supports bind_tools like any tool-calling model."""
 
     scenario: Scenario
-    latency_s: float = Field(default=0.0, description="Seconds each call waits, to simulate a provider.")
 
     @property
     def _llm_type(self) -> str:
@@ -118,8 +118,8 @@ class ScriptedChatModel(BaseChatModel):
         if role is None or task is None or turn is None:
             raise ScenarioError("the scripted model was called without buildcrew role/task/turn metadata")
         scripted = self.scenario.answer(str(role), str(task), int(turn))
-        if self.latency_s:
-            time.sleep(self.latency_s)
+        if self.scenario.latency_s:
+            time.sleep(self.scenario.latency_s)
         if scripted.error is not None:
             raise ScenarioError(f"scripted model API error for {role} task {task} turn {turn}: {scripted.error}")
         message = self._message(scripted, str(task), int(turn), messages)
