@@ -159,7 +159,7 @@ class ToolBox:
              "Replace one exact occurrence of old_text with new_text in a file. Fails if it occurs 0 or 2+ times."),
             ("list_files", self.list_files, ListFilesArgs, "List workspace files matching a glob pattern."),
             ("delete_file", self.delete_file, PathArgs, "Delete a file from the workspace."),
-            ("move_file", self.move_file, MoveFileArgs, "Move or rename a file inside the workspace."),
+            ("move_file", self.move_file, MoveFileArgs, "Move or rename a file inside the workspace; the destination must not exist yet."),
             ("run_command", self.run_command, RunCommandArgs,
              "Run a shell command in the workspace folder (for example 'python -m pytest -q') and see its output."),
             ("raise_callback", self.raise_callback, RaiseCallbackArgs,
