@@ -15,13 +15,15 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.tools import BaseTool
 
+from graph.budget import BudgetMeter
 from graph.scripted import ROLE_KEY, TASK_KEY, TURN_KEY
+from state.errors import ReplayMismatch
 from state.models import ModelUsage, ToolError
 from tools.agent_tools import ToolBox
 
 logger = logging.getLogger(__name__)
 
-Ending = Literal["answered", "max_turns", "model_error", "loop_detected"]
+Ending = Literal["answered", "max_turns", "model_error", "loop_detected", "budget"]
 
 
 @dataclass
@@ -42,8 +44,20 @@ def model_metadata(role: str, task_id: str, turn: int) -> dict:
     return {ROLE_KEY: role, TASK_KEY: task_id, TURN_KEY: turn}
 
 
-def add_usage(usage: ModelUsage, message: AIMessage) -> ModelUsage:
+def model_name(model: object) -> str:
+    """The name a price table knows the model by."""
+    for attribute in ("model_name", "model", "model_id"):
+        value = getattr(model, attribute, None)
+        if isinstance(value, str) and value:
+            return value
+    return type(model).__name__
+
+
+def add_usage(usage: ModelUsage, message: AIMessage, meter: BudgetMeter | None = None) -> ModelUsage:
+    """Count one call's tokens into the agent's usage and the run's budget."""
     meta = message.usage_metadata or {}
+    if meter is not None:
+        meter.charge(usage.model, int(meta.get("input_tokens") or 0), int(meta.get("output_tokens") or 0))
     return usage.model_copy(update={
         "calls": usage.calls + 1,
         "input_tokens": usage.input_tokens + int(meta.get("input_tokens") or 0),
@@ -70,16 +84,24 @@ def run_agent(
     max_turns: int,
     loop_guard_repeats: int = 3,
     key: str | None = None,
+    meter: BudgetMeter | None = None,
 ) -> AgentOutcome:
-    """Run the loop; never raises for model or tool failures, it reports them in the outcome."""
+    """Run the loop; never raises for model or tool failures, it reports them in the outcome.
+
+    A replay cassette with no answer is the one exception: replaying past it would not be a replay.
+    """
     role, task_id = toolbox.role, key or toolbox.task_id
     bound = model.bind_tools(tools)
     messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(prompt)]
-    usage = ModelUsage(role=role, task_id=toolbox.task_id)
+    usage = ModelUsage(role=role, task_id=toolbox.task_id, model=model_name(model))
     recent: list[str] = []
     for turn in range(1, max_turns + 1):
+        if meter is not None and (reason := meter.exhausted()):
+            return AgentOutcome("budget", turn - 1, usage=usage, detail=reason, messages=messages)
         try:
             reply = bound.invoke(messages, config={"metadata": model_metadata(role, task_id, turn)})
+        except ReplayMismatch:
+            raise
         except Exception as exc:  # noqa: BLE001 - any model failure ends this agent, recorded whole
             logger.warning("model call failed for %s %s turn %d: %s", role, task_id, turn, exc)
             error = model_error(exc, role=role, task_id=toolbox.task_id, calls_made=toolbox.calls_made)
@@ -87,7 +109,7 @@ def run_agent(
                                 messages=messages)
         if not isinstance(reply, AIMessage):
             reply = AIMessage(content=str(getattr(reply, "content", reply)))
-        usage = add_usage(usage, reply)
+        usage = add_usage(usage, reply, meter)
         messages.append(reply)
         if not reply.tool_calls and not reply.invalid_tool_calls:
             return AgentOutcome("answered", turn, final_text=str(reply.content), usage=usage, messages=messages)

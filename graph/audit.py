@@ -24,7 +24,7 @@ def audit(item: WorkItem, runtime: Runtime[RunContext], config: RunnableConfig, 
     emit("audit_start", task_id=task.id)
     outcome = run_agent(env.models.auditor, toolbox, toolbox.tools(READ_ONLY_TOOLS), system=AUDITOR,
                         prompt=audit_prompt(task, item["goal"]), max_turns=env.context.max_tool_turns,
-                        loop_guard_repeats=env.context.loop_guard_repeats)
+                        loop_guard_repeats=env.context.loop_guard_repeats, meter=env.meter)
     if outcome.ending != "answered":
         toolbox.raise_callback("warning", f"The review of task {task.id} did not finish ({outcome.ending}): "
                                           f"{outcome.detail}")

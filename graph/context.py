@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
+from graph.budget import Price
 from state.errors import ConfigError
 
 VerifyDepth = Literal["integrity", "commands", "full"]
@@ -38,6 +41,12 @@ class RunContext:
     """Seconds any command may run."""
     max_file_bytes: int = 1024 * 1024
     """Largest file content an agent may write."""
+    max_tokens: int | None = None
+    """Token budget for the whole run (input + output); no new model call starts once it is spent."""
+    max_cost: float | None = None
+    """Cost budget in US dollars, priced with ``prices``."""
+    prices: dict[str, Any] | None = None
+    """Price table: model name (or "*") -> {"input": $ per million tokens, "output": $ per million tokens}."""
     scenario: str | None = None
     """Scenario file for the offline scripted model, used when no real model is configured."""
     models: Any = field(default=None, repr=False)
@@ -54,6 +63,20 @@ class RunContext:
             raise ConfigError(f"command_timeout must be > 0, got {self.command_timeout!r}")
         if self.max_file_bytes < 1:
             raise ConfigError(f"max_file_bytes must be >= 1, got {self.max_file_bytes!r}")
+        if self.max_tokens is not None and (not isinstance(self.max_tokens, int) or self.max_tokens < 1):
+            raise ConfigError(f"max_tokens must be a whole number >= 1, got {self.max_tokens!r}")
+        if self.max_cost is not None and not (isinstance(self.max_cost, int | float) and self.max_cost > 0):
+            raise ConfigError(f"max_cost must be a number > 0, got {self.max_cost!r}")
+        if self.max_cost is not None and not self.prices:
+            raise ConfigError("max_cost needs a price table (prices) to count the cost")
+        self.price_table()
+
+    def price_table(self) -> dict[str, Price]:
+        """The validated price table."""
+        try:
+            return {name: Price.model_validate(price) for name, price in (self.prices or {}).items()}
+        except ValidationError as exc:
+            raise ConfigError(f"prices: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}") from exc
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from graph.env import NodeEnv, announce_blockers, emit, node_env
 from graph.models import RoleModels
 from graph.prompts import AUDITOR, DEVELOPER, task_prompt
 from graph.work_item import WorkItem
-from state.errors import ToolInputError
+from state.errors import ReplayMismatch, ToolInputError
 from state.models import Callback, Task, ToolError
 from tools.agent_tools import READ_ONLY_TOOLS
 
@@ -33,7 +33,10 @@ def develop(item: WorkItem, runtime: Runtime[RunContext], config: RunnableConfig
             toolbox.tools(READ_ONLY_TOOLS if task.role == "auditor" else None),
             system=AUDITOR if task.role == "auditor" else DEVELOPER, prompt=task_prompt(task, item["goal"]),
             max_turns=env.context.max_tool_turns, loop_guard_repeats=env.context.loop_guard_repeats,
+            meter=env.meter,
         )
+    except ReplayMismatch:
+        raise
     except Exception as exc:  # noqa: BLE001 - our own bug must fail this task, not the run
         outcome = AgentOutcome("max_turns", 0, detail=f"unexpected {type(exc).__name__}: {exc}")
         toolbox.errors.append(ToolError(tool="task", error_type=type(exc).__name__, message=str(exc),
@@ -60,7 +63,7 @@ def develop(item: WorkItem, runtime: Runtime[RunContext], config: RunnableConfig
 
 
 def _status(outcome: AgentOutcome, callbacks: list[Callback], task: Task) -> str:
-    if outcome.ending == "model_error":
+    if outcome.ending in ("model_error", "budget"):
         return "failed"
     if any(cb.severity == "blocker" and cb.task_id == task.id for cb in callbacks):
         return "blocked"
@@ -69,7 +72,8 @@ def _status(outcome: AgentOutcome, callbacks: list[Callback], task: Task) -> str
 
 def _ending_blockers(task: Task, attempt: int, outcome: AgentOutcome) -> list[Callback]:
     """A loop, a turn limit or a model failure is a blocker on the task, stated whole."""
-    kinds = {"max_turns": "task_failed", "loop_detected": "loop_detected", "model_error": "model_error"}
+    kinds = {"max_turns": "task_failed", "loop_detected": "loop_detected", "model_error": "model_error",
+             "budget": "limit"}
     if outcome.ending not in kinds:
         return []
     return [Callback(id=f"cb:{task.id}:system:a{attempt}:{outcome.ending}", source="system", task_id=task.id,

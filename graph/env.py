@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
+from graph.budget import BudgetMeter, meter_for
 from graph.context import RunContext, RunPaths, run_paths
 from graph.models import RoleModels, resolve_models
 from state.models import Callback
@@ -25,7 +27,17 @@ class NodeEnv:
     paths: RunPaths
     workspace: Workspace
     trail: AuditTrail
-    models: RoleModels
+    default_models: RoleModels | None
+
+    @functools.cached_property
+    def models(self) -> RoleModels:
+        """Resolved on first use, so nodes that call no model never load a scenario."""
+        return resolve_models(self.default_models, self.context)
+
+    @property
+    def meter(self) -> BudgetMeter:
+        c = self.context
+        return meter_for(self.paths.run_id, c.max_tokens, c.max_cost, c.price_table())
 
     def toolbox(self, task_id: str, role: str, attempt: int = 1) -> ToolBox:
         return ToolBox(workspace=self.workspace, trail=self.trail, task_id=task_id, role=role,  # type: ignore[arg-type]
@@ -38,7 +50,7 @@ def node_env(runtime: Runtime[RunContext] | None, config: RunnableConfig | None,
     paths = run_paths(context, config)
     workspace = Workspace(paths.workspace, max_bytes=context.max_file_bytes)
     return NodeEnv(context=context, paths=paths, workspace=workspace, trail=AuditTrail(paths.events, paths.run_id),
-                   models=resolve_models(default_models, context))
+                   default_models=default_models)
 
 
 def _context(runtime: Runtime[RunContext] | None) -> RunContext:

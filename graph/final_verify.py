@@ -11,7 +11,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
-from graph.agent_loop import add_usage, model_error, model_metadata
+from graph.agent_loop import add_usage, model_error, model_metadata, model_name
 from graph.chains import chain_state
 from graph.context import RunContext
 from graph.env import NodeEnv, announce_blockers, emit, node_env
@@ -20,7 +20,7 @@ from graph.models import RoleModels
 from graph.prompts import FINAL_REVIEW
 from graph.report import build_report, write_report
 from graph.scripted import ScriptedChatModel
-from state.errors import ToolInputError
+from state.errors import ReplayMismatch, ToolInputError
 from state.models import Callback, ChecklistItem, FileRecord, ModelUsage, ToolError, VerificationReport
 from state.team_state import TeamState
 from tools.audit import TOOL_EXECUTION_ERROR
@@ -69,10 +69,11 @@ def final_verify(state: TeamState, runtime: Runtime[RunContext], config: Runnabl
         tasks, callbacks, state.get("files_created") or {}, all_errors, list(state.get("usage") or []) + usage,
         existing=existing, lost=lost,
         trail_error_messages={e.error for e in env.trail.events(op=TOOL_EXECUTION_ERROR) if e.error},
+        prices=env.context.price_table(),
     )
     report = VerificationReport(
         verdict="FAIL" if failed else "PASS", depth=env.context.verify_depth, checklist=checklist,
-        reason=("failed: " + ", ".join(failed)) if failed else "every check passed",
+        reason=_reason(state.get("stop_reason"), failed),
         unresolved_blockers=open_blockers, resolved_blockers=[cb for cb in callbacks if cb.resolved_by],
         metrics=metrics,
     )
@@ -171,7 +172,10 @@ def _check_command(env: NodeEnv, command: str | None, passes: int, new: list[Cal
 
 def _model_review(env: NodeEnv, state: TeamState, passes: int, new: list[Callback],
                   checklist: list[ChecklistItem]) -> tuple[list[ModelUsage], list[ToolError]]:
-    usage = ModelUsage(role="auditor", task_id="final")
+    usage = ModelUsage(role="auditor", task_id="final", model=model_name(env.models.auditor))
+    if reason := env.meter.exhausted():
+        checklist.append(ChecklistItem(name="model review", status="SKIP", evidence=reason))
+        return [], []
     files = "\n".join(sorted(state.get("files_created") or {}))
     prompt = f"Goal: {state['goal']}\nFiles delivered:\n{files}\nChecks so far:\n" + "\n".join(
         f"- {c.name}: {c.status} ({c.evidence})" for c in checklist)
@@ -179,11 +183,13 @@ def _model_review(env: NodeEnv, state: TeamState, passes: int, new: list[Callbac
         reply = env.models.auditor.bind_tools([submit_review]).invoke(
             [SystemMessage(FINAL_REVIEW), HumanMessage(prompt)],
             config={"metadata": model_metadata("auditor", "final", passes)})
-        usage = add_usage(usage, reply)
+        usage = add_usage(usage, reply, env.meter)
         call = next((c for c in reply.tool_calls if c["name"] == "submit_review"), None)
         if call is None:
             raise ToolInputError(f"the auditor answered without calling submit_review: {reply.content!r}")
         review = submit_review.model_validate(call["args"])
+    except ReplayMismatch:
+        raise
     except Exception as exc:  # noqa: BLE001 - a review that cannot be had is a failed check, recorded whole
         checklist.append(ChecklistItem(name="model review", status="FAIL", evidence=f"{type(exc).__name__}: {exc}"))
         return [usage], [model_error(exc, role="auditor", task_id="final", calls_made=[])]
@@ -194,3 +200,9 @@ def _model_review(env: NodeEnv, state: TeamState, passes: int, new: list[Callbac
         new.append(Callback(id=f"cb:final{passes}:review:{i}", source="auditor", task_id=task_id, severity="blocker",
                             kind="review", message=finding.message))
     return [usage], []
+
+
+def _reason(stop_reason: str | None, failed: list[str]) -> str:
+    if not failed:
+        return "every check passed"
+    return "; ".join(filter(None, [stop_reason, "failed: " + ", ".join(failed)]))

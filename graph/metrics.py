@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
+from graph.budget import Price, usage_cost
 from graph.chains import chain_attempts
 from state.models import Callback, FileRecord, ModelUsage, Task, ToolError
 
@@ -19,6 +20,7 @@ def compute_metrics(
     existing: set[str],
     lost: set[str],
     trail_error_messages: set[str],
+    prices: dict[str, Price] | None = None,
 ) -> dict[str, Any]:
     """Figures computed from the state and what is on disk now; nothing here is estimated."""
     declared = sorted({p for t in tasks.values() for p in t.deliverables})
@@ -53,6 +55,7 @@ def compute_metrics(
         "input_tokens": sum(u.input_tokens for u in usage),
         "output_tokens": sum(u.output_tokens for u in usage),
         "usage_by_role": dict(by_role),
+        "cost_usd": usage_cost(usage, prices),
     }
 
 

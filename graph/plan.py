@@ -11,12 +11,12 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field, ValidationError
 
-from graph.agent_loop import add_usage, model_error, model_metadata
+from graph.agent_loop import add_usage, model_error, model_metadata, model_name
 from graph.context import RunContext
 from graph.env import announce_blockers, emit, node_env
 from graph.models import RoleModels
 from graph.prompts import MANAGER_PLAN
-from state.errors import PathRefused
+from state.errors import PathRefused, ReplayMismatch
 from state.models import Callback, ModelUsage, Role, Task
 from state.team_state import TeamState
 from tools.workspace import Workspace
@@ -109,15 +109,20 @@ def plan(state: TeamState, runtime: Runtime[RunContext], config: RunnableConfig,
     env.trail.record("plan_start", role="manager", detail={"goal": state["goal"]})
     model = env.models.manager.bind_tools([submit_plan])
     messages: list[BaseMessage] = [SystemMessage(MANAGER_PLAN), HumanMessage(f"Goal: {state['goal']}")]
-    usage, errors, problems = ModelUsage(role="manager", task_id="plan"), [], []
+    usage, errors, problems = ModelUsage(role="manager", task_id="plan", model=model_name(env.models.manager)), [], []
     for turn in (1, 2):
+        if reason := env.meter.exhausted():
+            problems = [reason]
+            break
         try:
             reply = model.invoke(messages, config={"metadata": model_metadata("manager", "plan", turn)})
+        except ReplayMismatch:
+            raise
         except Exception as exc:  # noqa: BLE001 - a failed model call becomes the plan blocker, whole
             errors.append(model_error(exc, role="manager", task_id="plan", calls_made=[]))
             problems = [f"the manager model failed: {type(exc).__name__}: {exc}"]
             break
-        usage = add_usage(usage, reply)
+        usage = add_usage(usage, reply, env.meter)
         raw, call_id = _plan_arguments(reply)
         tasks, problems = ([], [raw["__invalid__"]]) if "__invalid__" in raw else validate_plan(raw, env.workspace)
         env.trail.record("plan_proposal", role="manager", ok=not problems, detail={"turn": turn, "problems": problems})

@@ -13,13 +13,13 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field, ValidationError
 
-from graph.agent_loop import add_usage, model_error, model_metadata
+from graph.agent_loop import add_usage, model_error, model_metadata, model_name
 from graph.chains import MECHANICAL_KINDS, chain, fixable_blockers, remediation_number
 from graph.context import RunContext
 from graph.env import NodeEnv, emit, node_env
 from graph.models import RoleModels
 from graph.prompts import MANAGER_REMEDIATE, remediation_prompt
-from state.errors import ToolInputError
+from state.errors import ReplayMismatch, ToolInputError
 from state.models import Callback, ModelUsage, Task, ToolError
 from state.team_state import TeamState
 
@@ -75,19 +75,23 @@ def _deliverables(original: Task, blockers: list[Callback]) -> list[str]:
 def _ask_manager(env: NodeEnv, fix: Task, original: Task, blockers: list[Callback],
                  number: int) -> tuple[Task, ModelUsage, ToolError | None]:
     """The manager model writes the fix; if it fails or answers badly, the rule-written fix stands."""
-    usage = ModelUsage(role="manager", task_id=fix.id)
+    usage = ModelUsage(role="manager", task_id=fix.id, model=model_name(env.models.manager))
     model = env.models.manager.bind_tools([submit_remediation])
     messages = [SystemMessage(MANAGER_REMEDIATE), HumanMessage(remediation_prompt(original, blockers))]
+    if env.meter.exhausted():
+        return fix, usage, None
     try:
         reply = model.invoke(messages, config={"metadata": model_metadata("manager", f"remediate:{fix.root}",
                                                                             number)})
-        usage = add_usage(usage, reply)
+        usage = add_usage(usage, reply, env.meter)
         call = next((c for c in reply.tool_calls if c["name"] == "submit_remediation"), None)
         if call is None:
             raise ToolInputError(f"the manager answered without calling submit_remediation: {reply.content!r}")
         answer = submit_remediation.model_validate(call["args"])
         for path in answer.deliverables:
             env.workspace.normalize(path, for_change=True)
+    except ReplayMismatch:
+        raise
     except (ValidationError, ToolInputError) as exc:
         return fix, usage, ToolError(tool="submit_remediation", error_type=type(exc).__name__, message=str(exc),
                                      task_id=fix.id, role="manager")

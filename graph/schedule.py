@@ -21,12 +21,19 @@ STEP_RESERVE = 4
 
 
 def schedule(state: TeamState, runtime: Runtime[RunContext], config: RunnableConfig) -> dict:
-    context = runtime.context if isinstance(runtime.context, RunContext) else RunContext(**(runtime.context or {}))
+    env = node_env(runtime, config, None)
+    context = env.context
     tasks = dict(state.get("tasks") or {})
     callbacks = _resolve(tasks, list(state.get("callbacks") or []))
     changed_callbacks = [cb for cb, old in zip(callbacks, state.get("callbacks") or [], strict=False) if cb != old]
     blocked, new_blockers = _block_unreachable(tasks, callbacks, context)
     tasks.update({t.id: t for t in blocked})
+    env.meter.sync(state.get("usage") or [])
+    if budget := env.meter.exhausted():
+        limit = Callback(id="cb:limit:budget", source="system", severity="blocker", kind="limit",
+                         message=f"The run stopped: {budget}")
+        announce_blockers([limit])
+        return {"tasks": blocked, "callbacks": changed_callbacks + new_blockers + [limit], "stop_reason": budget}
     if state.get("remaining_steps", 10_000) <= STEP_RESERVE:
         limit = Callback(id="cb:limit:steps", source="system", severity="blocker", kind="limit",
                          message="The run reached LangGraph's step limit (recursion_limit) before finishing its work")
@@ -38,7 +45,7 @@ def schedule(state: TeamState, runtime: Runtime[RunContext], config: RunnableCon
         emit("wave", tasks=[t.id for t in wave])
     announce_blockers(new_blockers)
     if wave or blocked or changed_callbacks or new_blockers:
-        node_env(runtime, config, None).trail.record("schedule", role="manager", detail={"wave": [t.id for t in wave]})
+        env.trail.record("schedule", role="manager", detail={"wave": [t.id for t in wave]})
     return {"tasks": blocked + wave, "callbacks": changed_callbacks + new_blockers}
 
 

@@ -123,6 +123,7 @@ class ModelUsage(Record):
 
     role: str
     task_id: str | None = None
+    model: str = Field(default="", description="The model's name, for the price table.")
     calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from conftest import plan_turn, scenario, turn, write
-
 from graph.context import RunContext
 from tools.audit import AuditTrail
 

@@ -6,7 +6,6 @@ import hashlib
 import json
 
 from conftest import plan_turn, scenario, turn, write
-
 from graph.scripted import load_scenario
 from tools.audit import AuditTrail
 
