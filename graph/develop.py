@@ -42,8 +42,9 @@ def develop(item: WorkItem, runtime: Runtime[RunContext], config: RunnableConfig
         toolbox.errors.append(ToolError(tool="task", error_type=type(exc).__name__, message=str(exc),
                                         traceback=traceback.format_exc(), task_id=task.id, role=task.role,
                                         tool_calls_made=list(toolbox.calls_made)))
-    callbacks = list(toolbox.callbacks) + _ending_blockers(task, attempt, outcome) + _missing_deliverables(
-        env, task, attempt)
+    callbacks = list(toolbox.callbacks) + _ending_blockers(task, attempt, outcome)
+    if outcome.ending not in ("model_error", "budget"):  # those failures are final; missing files follow from them
+        callbacks += _missing_deliverables(env, task, attempt)
     status = _status(outcome, callbacks, task)
     done = task.model_copy(update={
         "status": status, "attempts": attempt,

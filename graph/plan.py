@@ -102,6 +102,20 @@ def _plan_arguments(reply: AIMessage) -> tuple[Any, str | None]:
     return {"__invalid__": "no submit_plan call was made and the answer holds no JSON plan"}, None
 
 
+def _answer_every_call(reply: AIMessage, plan_call_id: str | None, feedback: str) -> list[BaseMessage]:
+    """OpenAI refuses a conversation with an unanswered tool call, so every call in the reply gets one."""
+    answers: list[BaseMessage] = []
+    for call in [*reply.tool_calls, *reply.invalid_tool_calls]:
+        if call.get("id") and call.get("id") != plan_call_id:
+            answers.append(ToolMessage("Not executed: while planning, make a single submit_plan call and nothing else.",
+                                       tool_call_id=call["id"], status="error"))
+    if plan_call_id:
+        answers.insert(0, ToolMessage(feedback, tool_call_id=plan_call_id, status="error"))
+    else:
+        answers.append(HumanMessage(feedback))
+    return answers
+
+
 def plan(state: TeamState, runtime: Runtime[RunContext], config: RunnableConfig, *,
          default_models: RoleModels | None = None) -> dict:
     """Ask the manager for a plan; show it its mistakes once; a plan still invalid becomes a blocker."""
@@ -131,8 +145,7 @@ def plan(state: TeamState, runtime: Runtime[RunContext], config: RunnableConfig,
             return {"tasks": tasks, "plan_status": "ok", "usage": [usage], "errors": errors}
         feedback = "The plan is invalid:\n- " + "\n- ".join(problems)
         feedback += "\nCall submit_plan again with a corrected plan."
-        messages.append(reply)
-        messages.append(ToolMessage(feedback, tool_call_id=call_id) if call_id else HumanMessage(feedback))
+        messages += [reply, *_answer_every_call(reply, call_id, feedback)]
     blocker = Callback(id="cb:plan:invalid", source="manager", severity="blocker", kind="plan_invalid",
                        message="The manager could not produce a valid plan: " + "; ".join(problems))
     announce_blockers([blocker])
