@@ -42,3 +42,22 @@ def test_a_replay_that_runs_out_stops_naming_the_task_and_turn(run_scenario, tmp
     cassette.path.write_text("\n".join(kept) + "\n")
     with pytest.raises(ReplayMismatch, match=r"developer task 'T1' turn 2"):
         run_scenario(scn, model=ReplayChatModel.from_file(cassette.path))
+
+
+def test_a_run_recorded_over_http_replays_offline_identically(run_scenario, tmp_path: Path) -> None:
+    from langchain_openai import ChatOpenAI
+
+    from fake_openai import FakeOpenAI, ScenarioAnswerer
+
+    demo = load_scenario(None)
+    cassette = Cassette(tmp_path / "wire.jsonl")
+    with FakeOpenAI() as server:
+        server.answerer = ScenarioAnswerer(demo)
+        client = ChatOpenAI(model="fake-model", base_url=server.base_url, api_key="k", max_retries=0, timeout=10)
+        recorded = run_scenario(demo, model=RecordingModel(client, cassette), verify_command=demo.verify_command)
+        requests = len(server.requests)
+    replayed = run_scenario(demo, model=ReplayChatModel.from_file(cassette.path), verify_command=demo.verify_command)
+    assert recorded.report.verdict == replayed.report.verdict == "PASS"
+    assert _files(replayed) == _files(recorded)
+    assert requests == len(cassette.path.read_text().splitlines())
+    assert {json.loads(line)["model"] for line in cassette.path.read_text().splitlines()} == {"fake-model"}
