@@ -1,4 +1,4 @@
-"""build_graph: wiring only. plan -> schedule -> (develop | audit)* -> remediate -> final_verify."""
+"""build_graph: wiring only. plan -> approve_plan -> schedule -> (develop | audit)* -> remediate -> final_verify."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from graph.approval import approve_plan, approve_remediation
 from graph.audit import audit
 from graph.context import RunContext
 from graph.develop import develop
@@ -16,7 +17,7 @@ from graph.final_verify import final_verify
 from graph.models import RoleModels
 from graph.plan import plan
 from graph.remediate import remediate
-from graph.routing import route_after_final_verify, route_after_schedule
+from graph.routing import route_after_approve_plan, route_after_final_verify, route_after_schedule
 from graph.schedule import schedule
 from state.serde import with_state_types
 from state.team_state import TeamInput, TeamState
@@ -41,12 +42,16 @@ def build_graph(
     builder.add_node("audit", partial(audit, default_models=models))
     builder.add_node("remediate", partial(remediate, default_models=models))
     builder.add_node("final_verify", partial(final_verify, default_models=models))
+    builder.add_node("approve_plan", approve_plan)
+    builder.add_node("approve_remediation", approve_remediation)
     builder.add_edge(START, "plan")
-    builder.add_edge("plan", "schedule")
+    builder.add_edge("plan", "approve_plan")
+    builder.add_conditional_edges("approve_plan", route_after_approve_plan, ["plan", "schedule"])
     builder.add_conditional_edges("schedule", route_after_schedule, ["develop", "audit", "remediate", "final_verify"])
     builder.add_edge("develop", "schedule")
     builder.add_edge("audit", "schedule")
-    builder.add_edge("remediate", "schedule")
+    builder.add_edge("remediate", "approve_remediation")
+    builder.add_edge("approve_remediation", "schedule")
     builder.add_conditional_edges("final_verify", route_after_final_verify, {"remediate": "remediate", END: END})
     if isinstance(checkpointer, BaseCheckpointSaver):
         checkpointer = with_state_types(checkpointer)

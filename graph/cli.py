@@ -68,13 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (run, resume):
         add_run_options(command)
     report = sub.add_parser("report", help="print a run's report (exit 0 PASS, 1 FAIL)")
-    report.add_argument("run", metavar="RUN")
+    report.add_argument("run", metavar="RUN", help="run folder, or run id under --runs-dir")
     report.add_argument("--json", action="store_true", help="print report.json instead of report.md")
     export = sub.add_parser("export", help="zip a run's workspace, reports, audit trail and settings")
-    export.add_argument("run", metavar="RUN")
+    export.add_argument("run", metavar="RUN", help="run folder, or run id under --runs-dir")
     export.add_argument("-o", "--output", metavar="FILE.zip", help="zip to write (default ./<run id>.zip)")
     events = sub.add_parser("events", help="query a run's audit trail")
-    events.add_argument("run", metavar="RUN")
+    events.add_argument("run", metavar="RUN", help="run folder, or run id under --runs-dir")
     events.add_argument("--op", help="only this operation, e.g. write, run_command, TOOL_EXECUTION_ERROR")
     events.add_argument("--task", help="only this task's events")
     events.add_argument("--path", help="only events on this workspace path")
@@ -166,10 +166,15 @@ def configure_logging(verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name("buildcrew-cli")
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_not_a_blocker)
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
-    # Blockers are on the progress lines already; --verbose adds the logger's detail.
-    logging.getLogger("buildcrew").setLevel(logging.DEBUG if verbose else logging.ERROR)
+    logging.getLogger("buildcrew").setLevel(logging.DEBUG if verbose else logging.NOTSET)
+
+
+def _not_a_blocker(record: logging.LogRecord) -> bool:
+    """Blockers are on the progress lines already; every other warning goes to stderr."""
+    return not (record.name == "buildcrew" and record.getMessage().startswith("BLOCKER"))
 
 
 def main(argv: list[str] | None = None) -> int:

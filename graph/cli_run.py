@@ -15,7 +15,7 @@ from typing import Any
 
 from graph.context import RunContext
 from graph.progress import err, out
-from graph.runs import Run, create_run, find_run, run_lock
+from graph.runs import Run, context_from_settings, create_run, find_run, run_lock
 from state.errors import ConfigError
 
 LIMIT_FLAGS = {  # flag -> (RunContext field, help)
@@ -99,25 +99,33 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from graph.openai_models import MODEL_FLAGS, model_settings
-
     run = find_run(args.run, args.runs_dir)
     if not run.settings:
         raise ConfigError(f"run {args.run!r} has no run.json, so it cannot be resumed")
     stored = run.settings
-    given = {name: getattr(args, name) for name in MODEL_FLAGS if getattr(args, name) is not None}
-    settings = stored.get("models")
-    if given or args.scenario:
-        settings = model_settings(argparse.Namespace(**{**(settings or {}), **given, "scenario": args.scenario}))
-    from graph.runs import context_from_settings
-
+    settings = _resume_models(stored.get("models"), args)
     overrides = context_overrides(args)
     context = checked(
         lambda: context_from_settings(stored.get("context") or {}, run.path, run.run_id, **overrides), args
     )
     out(f"buildcrew: resuming run folder {run.path}")
-    out(f"buildcrew: {_model_notice(settings, context.scenario)}")
+    out(f"buildcrew: {_model_notice(settings, context.scenario if settings is None else None)}")
     return drive(run, settings, context, None, args)
+
+
+def _resume_models(stored: dict | None, args: argparse.Namespace) -> dict | None:
+    """The run's stored models, with the model flags given to resume laid over them."""
+    from graph.openai_models import MODEL_FLAGS, ROLES, model_settings
+
+    given = {name: getattr(args, name) for name in MODEL_FLAGS if getattr(args, name) is not None}
+    if not given:
+        return None if args.scenario else stored
+    base: dict[str, Any] = {"base_url": (stored or {}).get("base_url")}
+    if stored and "model" not in given:  # --model replaces every stored role name; a role flag replaces one
+        base |= {f"{role}_model": stored.get(role) for role in ROLES}
+    return model_settings(
+        argparse.Namespace(**{name: None for name in MODEL_FLAGS} | base | given, scenario=args.scenario)
+    )
 
 
 def _model_notice(settings: dict | None, scenario: str | None) -> str:
@@ -148,7 +156,9 @@ def drive(
         graph = build_graph(checkpointer=saver, **roles)
         if graph_input is None:
             state = graph.get_state(config)
-            if state.values and not state.next:
+            # Finished = nothing left to run. `next` alone is not enough: it omits tasks whose writes were saved
+            # but not yet applied (a step whose branches all finished as the process was interrupted).
+            if state.values and not state.next and not state.tasks:
                 out(f"buildcrew: run {run.run_id} had already finished; its report:")
                 return print_report(run, as_json=False)
             progress.seed(state.values)

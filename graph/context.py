@@ -47,6 +47,8 @@ class RunContext:
     """Cost budget in US dollars, priced with ``prices``."""
     prices: dict[str, Any] | None = None
     """Price table: model name (or "*") -> {"input": $ per million tokens, "output": $ per million tokens}."""
+    approve: list[str] = field(default_factory=list)
+    """Steps a person must approve before they take effect: "plan", "remediation"."""
     scenario: str | None = None
     """Scenario file for the offline scripted model, used when no real model is configured."""
     models: Any = field(default=None, repr=False)
@@ -63,6 +65,9 @@ class RunContext:
             raise ConfigError(f"command_timeout must be > 0, got {self.command_timeout!r}")
         if self.max_file_bytes < 1:
             raise ConfigError(f"max_file_bytes must be >= 1, got {self.max_file_bytes!r}")
+        unknown = sorted(set(self.approve) - {"plan", "remediation"})
+        if unknown:
+            raise ConfigError(f"approve accepts plan and remediation, got {', '.join(map(repr, unknown))}")
         if self.max_tokens is not None and (not isinstance(self.max_tokens, int) or self.max_tokens < 1):
             raise ConfigError(f"max_tokens must be a whole number >= 1, got {self.max_tokens!r}")
         if self.max_cost is not None and not (isinstance(self.max_cost, int | float) and self.max_cost > 0):

@@ -28,7 +28,7 @@ class PlannedTask(BaseModel):
     id: str = Field(description="Unique id: letters, digits, '.', '_' or '-'.")
     role: Role = Field(default="developer")
     title: str = Field(description="One line saying what the task delivers.")
-    instructions: str = Field(description="Everything the developer needs to do the task.")
+    instructions: str = Field(default="", description="Everything the developer needs to do the task.")
     deliverables: list[str] = Field(default_factory=list, description="Workspace-relative paths to create.")
     depends_on: list[str] = Field(default_factory=list, description="Ids of tasks that must be done first.")
 
@@ -93,12 +93,14 @@ def _plan_arguments(reply: AIMessage) -> tuple[Any, str | None]:
         bad = reply.invalid_tool_calls[0]
         return {"__invalid__": f"the submit_plan arguments are not valid JSON: {bad.get('args')!r}"}, bad.get("id")
     text = str(reply.content)
-    match = re.search(r"\{.*\}", text, re.DOTALL)
+    match = re.search(r"\{.*\}", text, re.DOTALL)  # a JSON object, possibly inside a code fence
     if match:
         try:
-            return json.loads(match.group(0)), None
+            parsed = json.loads(match.group(0))
         except json.JSONDecodeError:
-            pass
+            parsed = None
+        if isinstance(parsed, dict):
+            return parsed, None
     return {"__invalid__": "no submit_plan call was made and the answer holds no JSON plan"}, None
 
 
@@ -118,13 +120,21 @@ def _answer_every_call(reply: AIMessage, plan_call_id: str | None, feedback: str
 
 def plan(state: TeamState, runtime: Runtime[RunContext], config: RunnableConfig, *,
          default_models: RoleModels | None = None) -> dict:
-    """Ask the manager for a plan; show it its mistakes once; a plan still invalid becomes a blocker."""
+    """Ask the manager for a plan; show it its mistakes once; a plan still invalid becomes a blocker.
+
+    The plan is only proposed here; approve_plan adopts it (after a person's approval, when asked for).
+    """
     env = node_env(runtime, config, default_models)
-    env.trail.record("plan_start", role="manager", detail={"goal": state["goal"]})
+    rounds = state.get("plan_rounds", 0)
+    env.trail.record("plan_start", role="manager", detail={"goal": state["goal"], "round": rounds + 1})
     model = env.models.manager.bind_tools([submit_plan])
     messages: list[BaseMessage] = [SystemMessage(MANAGER_PLAN), HumanMessage(f"Goal: {state['goal']}")]
+    if state.get("plan_feedback"):
+        previous = "\n".join(f"- {t.id}: {t.title}" for t in state.get("proposed_plan") or [])
+        messages.append(HumanMessage(f"Your previous plan was rejected by the user:\n{previous}\n"
+                                     f"Reason: {state['plan_feedback']}\nSubmit a new plan that addresses it."))
     usage, errors, problems = ModelUsage(role="manager", task_id="plan", model=model_name(env.models.manager)), [], []
-    for turn in (1, 2):
+    for turn in (2 * rounds + 1, 2 * rounds + 2):
         if reason := env.meter.exhausted():
             problems = [reason]
             break
@@ -142,11 +152,13 @@ def plan(state: TeamState, runtime: Runtime[RunContext], config: RunnableConfig,
         env.trail.record("plan_proposal", role="manager", ok=not problems, detail={"turn": turn, "problems": problems})
         if not problems:
             emit("plan", tasks=[t.id for t in tasks])
-            return {"tasks": tasks, "plan_status": "ok", "usage": [usage], "errors": errors}
+            return {"proposed_plan": tasks, "plan_status": "ok", "plan_rounds": rounds + 1, "plan_feedback": None,
+                    "usage": [usage], "errors": errors}
         feedback = "The plan is invalid:\n- " + "\n- ".join(problems)
         feedback += "\nCall submit_plan again with a corrected plan."
         messages += [reply, *_answer_every_call(reply, call_id, feedback)]
-    blocker = Callback(id="cb:plan:invalid", source="manager", severity="blocker", kind="plan_invalid",
+    blocker = Callback(id=f"cb:plan:invalid:{rounds + 1}", source="manager", severity="blocker", kind="plan_invalid",
                        message="The manager could not produce a valid plan: " + "; ".join(problems))
     announce_blockers([blocker])
-    return {"plan_status": "invalid", "callbacks": [blocker], "usage": [usage], "errors": errors}
+    return {"plan_status": "invalid", "plan_rounds": rounds + 1, "callbacks": [blocker], "usage": [usage],
+            "errors": errors}

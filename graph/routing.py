@@ -38,6 +38,11 @@ def route_after_schedule(state: TeamState, runtime: Runtime[RunContext]) -> list
     return "final_verify"
 
 
+def route_after_approve_plan(state: TeamState) -> Literal["plan", "schedule"]:
+    """A plan the user rejected goes back to the manager with the reason; anything else starts the work."""
+    return "plan" if state.get("plan_status") == "rejected" else "schedule"
+
+
 def route_after_final_verify(state: TeamState, runtime: Runtime[RunContext]) -> Literal["remediate", "__end__"]:
     """A FAIL with fixable blockers and rounds left goes back to the manager; anything else ends the run."""
     report = state.get("report")

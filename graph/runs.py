@@ -94,7 +94,7 @@ class Run:
 
 def write_json(path: Path, doc: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False, default=_plain) + "\n", encoding="utf-8")
     os.replace(tmp, path)
 
 
@@ -210,6 +210,12 @@ def open_checkpointer(path: Path) -> Iterator[SqliteSaver]:
 def graph_config(run_id: str) -> dict[str, Any]:
     """The LangGraph config of a run: its id is the thread id."""
     return {"configurable": {"thread_id": run_id}, "recursion_limit": RECURSION_LIMIT}
+
+
+def _plain(value: Any) -> Any:
+    """Settings values json cannot write by itself: pydantic models (a price table) and paths."""
+    dump = getattr(value, "model_dump", None)
+    return dump(mode="json") if callable(dump) else str(value)
 
 
 def _alive(pid: Any) -> bool:

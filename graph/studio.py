@@ -30,8 +30,10 @@ def _own_packages_first() -> None:
         if spec is not None and spec.origin and Path(spec.origin).resolve().parent.parent == _ROOT:
             continue
         if name in sys.modules:
-            raise ImportError(f"a different {name!r} package ({spec.origin if spec else '?'}) is already imported; "
-                              f"buildcrew needs {_ROOT / name}")
+            raise ImportError(
+                f"a different {name!r} package ({spec.origin if spec else '?'}) is already imported; "
+                f"buildcrew needs {_ROOT / name}"
+            )
         sys.path.insert(0, str(_ROOT))
         return
 
@@ -51,8 +53,10 @@ def models_from_env() -> RoleModels | None:
     name, base_url = os.environ.get("BUILDCREW_MODEL"), os.environ.get("BUILDCREW_BASE_URL")
     if not name and not os.environ.get("OPENAI_API_KEY"):
         if base_url:
-            raise ConfigError(f"BUILDCREW_BASE_URL={base_url!r} is set but BUILDCREW_MODEL is not: name the model "
-                              "the server serves, e.g. BUILDCREW_MODEL=qwen2.5-coder")
+            raise ConfigError(
+                f"BUILDCREW_BASE_URL={base_url!r} is set but BUILDCREW_MODEL is not: name the model "
+                "the server serves, e.g. BUILDCREW_MODEL=qwen2.5-coder"
+            )
         return None
     return build_models({**{role: name or DEFAULT_MODEL for role in ROLES}, "base_url": base_url or None})
 

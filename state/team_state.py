@@ -33,8 +33,14 @@ class TeamState(TypedDict):
     """Every tool, task and model error, whole."""
     usage: NotRequired[Annotated[list[ModelUsage], append_usage]]
     """Model calls and tokens per agent run."""
-    plan_status: NotRequired[Literal["pending", "ok", "invalid"]]
-    """Whether the manager produced a valid plan."""
+    plan_status: NotRequired[Literal["pending", "ok", "invalid", "rejected"]]
+    """Whether the manager produced a valid plan, and whether the user rejected it."""
+    proposed_plan: NotRequired[list[Task] | None]
+    """The manager's latest valid plan, adopted into ``tasks`` by approve_plan."""
+    plan_feedback: NotRequired[str | None]
+    """Why the user rejected the last plan; shown to the manager when it plans again."""
+    plan_rounds: NotRequired[int]
+    """How many times the manager has planned."""
     remediation_rounds: NotRequired[int]
     """How many times the manager has turned blockers into remediation tasks."""
     final_passes: NotRequired[int]

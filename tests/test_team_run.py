@@ -44,7 +44,9 @@ def test_parallel_developers_lose_no_update_in_the_merge(run_scenario) -> None:
                        ("raise_callback", {"severity": "info", "message": f"note from T{i}"})), turn("done")]
         for i in range(count)
     }
-    run = run_scenario(scenario(manager={"plan": [plan_turn(*tasks)]}, developer=developer), max_concurrency=count)
+    # each model call waits 0.2 s, so a wave whose tasks truly run at once starts them all before any ends
+    scn = scenario(manager={"plan": [plan_turn(*tasks)]}, developer=developer, latency_s=0.2)
+    run = run_scenario(scn, max_concurrency=count)
     assert run.report.verdict == "PASS"
     assert sorted(run.state["files_created"]) == sorted(f"f{i}.txt" for i in range(count))
     notes = {cb.message for cb in run.state["callbacks"] if cb.severity == "info"}
