@@ -55,9 +55,19 @@ def compute_metrics(
         "input_tokens": sum(u.input_tokens for u in usage),
         "output_tokens": sum(u.output_tokens for u in usage),
         "usage_by_role": dict(by_role),
+        "usage_by_task": _by_task(usage),
         "cost_usd": usage_cost(usage, prices),
     }
 
 
 def _pct(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 1) if whole else 100.0
+
+
+def _by_task(usage: list[ModelUsage]) -> dict[str, dict[str, int]]:
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: {"calls": 0, "input_tokens": 0, "output_tokens": 0})
+    for item in usage:
+        entry = totals[f"{item.role}:{item.task_id or '-'}"]
+        for key in ("calls", "input_tokens", "output_tokens"):
+            entry[key] += getattr(item, key)
+    return dict(totals)
