@@ -11,6 +11,7 @@ from graph.env import announce_blockers, emit, node_env
 from graph.models import RoleModels
 from graph.prompts import AUDITOR, audit_prompt
 from graph.work_item import WorkItem
+from state.models import Callback
 from tools.agent_tools import READ_ONLY_TOOLS
 
 
@@ -25,10 +26,12 @@ def audit(item: WorkItem, runtime: Runtime[RunContext], config: RunnableConfig, 
     outcome = run_agent(env.models.auditor, toolbox, toolbox.tools(READ_ONLY_TOOLS), system=AUDITOR,
                         prompt=audit_prompt(task, item["goal"]), max_turns=env.context.max_tool_turns,
                         loop_guard_repeats=env.context.loop_guard_repeats, meter=env.meter)
-    if outcome.ending != "answered":
-        toolbox.raise_callback("warning", f"The review of task {task.id} did not finish ({outcome.ending}): "
-                                          f"{outcome.detail}")
     callbacks = list(toolbox.callbacks)
+    if outcome.ending != "answered":  # unreviewed work is not accepted work; another build would not help
+        callbacks.append(Callback(
+            id=f"cb:{task.id}:auditor:a{task.attempts}:unfinished", source="auditor", task_id=task.id,
+            severity="blocker", kind="review_failed",
+            message=f"The review of task {task.id} did not finish ({outcome.ending}): {outcome.detail}"))
     blocked = any(cb.severity == "blocker" for cb in callbacks)
     reviewed = task.model_copy(update={"audit": "blocked" if blocked else "passed"})
     env.trail.record("audit_end", ok=not blocked, task_id=task.id, role="auditor",

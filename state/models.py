@@ -28,6 +28,7 @@ CallbackKind = Literal[
     "plan_invalid",  # the manager could not produce a valid plan
     "dependency_failed",  # a task could not start because a prerequisite never completed
     "verification_failed",  # the verification command or the final review failed
+    "review_failed",  # the auditor could not complete a review (model failure, turn limit, budget)
     "limit",  # a run limit (rounds, steps, budget) was reached
 ]
 TASK_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

@@ -95,3 +95,14 @@ def test_the_run_stops_before_the_recursion_limit_and_still_verifies(run_scenari
     assert state["stop_reason"] == "step limit reached"
     assert state["report"].verdict == "FAIL"
     assert any(b.kind == "limit" for b in state["callbacks"])
+
+
+def test_a_review_that_cannot_finish_blocks_instead_of_passing(run_scenario) -> None:
+    scn = scenario(manager={"plan": [plan_turn({"id": "A", "title": "a", "deliverables": ["a.txt"]})]},
+                   developer={"A": [turn("", write("a.txt", "a")), turn("done")]},
+                   auditor={"A": [{"error": "500 auditor model down"}]})
+    run = run_scenario(scn)
+    [blocker] = run.blockers()
+    assert blocker.kind == "review_failed" and "500 auditor model down" in blocker.message
+    assert run.state["tasks"]["A"].audit == "blocked" and "A.r1" not in run.state["tasks"]
+    assert run.report.verdict == "FAIL"
