@@ -50,16 +50,17 @@ def approve_plan(state: TeamState, runtime: Runtime[RunContext], config: Runnabl
     if state.get("plan_status") != "ok":
         return {}
     env = node_env(runtime, config, None)
+    adopted = {"tasks": proposed, "proposed_plan": None}  # adopted tasks live in `tasks`; keep checkpoints lean
     if "plan" not in env.context.approve:
-        return {"tasks": proposed}
+        return adopted
     decision = parse_decision(interrupt({"kind": "plan", "tasks": [t.model_dump(mode="json") for t in proposed]}))
     env.trail.record("approval", role="user", detail={"kind": "plan", **decision.model_dump()})
     if decision.action == "approve":
-        return {"tasks": proposed}
+        return adopted
     if decision.action == "edit":
         tasks, problems = validate_plan({"tasks": decision.tasks or []}, env.workspace)
         if not problems:
-            return {"tasks": tasks, "proposed_plan": tasks}
+            return {"tasks": tasks, "proposed_plan": None}
         decision = Decision(action="reject", reason="the edited plan is invalid: " + "; ".join(problems))
     if state.get("plan_rounds", 0) >= MAX_PLAN_REJECTIONS:
         blocker = Callback(id="cb:plan:rejected", source="manager", severity="blocker", kind="plan_invalid",

@@ -11,7 +11,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from graph.approval import approve_plan, approve_remediation
 from graph.audit import audit
-from graph.context import RunContext
+from graph.context import MAX_CONCURRENCY, RunContext
 from graph.develop import develop
 from graph.final_verify import final_verify
 from graph.models import RoleModels
@@ -55,4 +55,7 @@ def build_graph(
     builder.add_conditional_edges("final_verify", route_after_final_verify, {"remediate": "remediate", END: END})
     if isinstance(checkpointer, BaseCheckpointSaver):
         checkpointer = with_state_types(checkpointer)
-    return builder.compile(checkpointer=checkpointer, interrupt_before=interrupt_before, name=name)
+    graph = builder.compile(checkpointer=checkpointer, interrupt_before=interrupt_before, name=name)
+    # LangGraph runs a superstep's branches on a thread pool sized by config["max_concurrency"], by default
+    # nproc + 4; the scheduler's waves (RunContext.max_concurrency) are the real bound, so the pool must not be.
+    return graph.with_config(max_concurrency=MAX_CONCURRENCY)

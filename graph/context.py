@@ -13,6 +13,8 @@ from state.errors import ConfigError
 
 VerifyDepth = Literal["integrity", "commands", "full"]
 VERIFY_DEPTHS: tuple[VerifyDepth, ...] = ("integrity", "commands", "full")
+MAX_CONCURRENCY = 64
+"""The most agents a run may have at once (the thread pool build_graph gives LangGraph)."""
 
 
 @dataclass
@@ -59,6 +61,8 @@ class RunContext:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
+        if self.max_concurrency > MAX_CONCURRENCY:
+            raise ConfigError(f"max_concurrency must be at most {MAX_CONCURRENCY}, got {self.max_concurrency!r}")
         if self.verify_depth not in VERIFY_DEPTHS:
             raise ConfigError(f"verify_depth must be one of {', '.join(VERIFY_DEPTHS)}, got {self.verify_depth!r}")
         if self.command_timeout <= 0:

@@ -82,10 +82,9 @@ def _block_unreachable(tasks: dict[str, Task], callbacks: list[Callback],
 
 def _next_wave(tasks: dict[str, Task], callbacks: list[Callback], context: RunContext) -> list[Task]:
     """Pending reviews first (they unblock remediation), then developer tasks whose prerequisites are done."""
-    reviews = [t.model_copy(update={"audit": "running"}) for t in tasks.values() if t.audit == "pending"]
-    ready = [
-        t.model_copy(update={"status": "running"})
-        for t in tasks.values()
-        if t.status == "pending" and all(chain_state(tasks, callbacks, d, context) == "done" for d in t.depends_on)
-    ]
-    return (reviews + ready)[: context.max_concurrency]
+    reviews = [t for t in tasks.values() if t.audit == "pending"][: context.max_concurrency]
+    room = context.max_concurrency - len(reviews)
+    ready = [t for t in tasks.values() if t.status == "pending"
+             and all(chain_state(tasks, callbacks, d, context) == "done" for d in t.depends_on)][:room]
+    return ([t.model_copy(update={"audit": "running"}) for t in reviews]
+            + [t.model_copy(update={"status": "running"}) for t in ready])
