@@ -41,7 +41,8 @@ class NodeEnv:
 
     def toolbox(self, task_id: str, role: str, attempt: int = 1) -> ToolBox:
         return ToolBox(workspace=self.workspace, trail=self.trail, task_id=task_id, role=role,  # type: ignore[arg-type]
-                       attempt=attempt, output_dir=self.paths.outputs, command_timeout=self.context.command_timeout)
+                       attempt=attempt, output_dir=self.paths.outputs, hide_dir=self.paths.run_dir,
+                       command_timeout=self.context.command_timeout)
 
 
 def node_env(runtime: Runtime[RunContext] | None, config: RunnableConfig | None,

@@ -155,7 +155,8 @@ def _check_command(env: NodeEnv, command: str | None, passes: int, new: list[Cal
     if not command:
         checklist.append(ChecklistItem(name="verification command", status="SKIP", evidence="none configured"))
         return
-    result = env.workspace.run_command(command, timeout=env.context.command_timeout, output_dir=env.paths.outputs)
+    result = env.workspace.run_command(command, timeout=env.context.command_timeout, output_dir=env.paths.outputs,
+                                       hide=env.paths.run_dir)
     ok = result.returncode == 0
     env.trail.record("verify_command", ok=ok, role="verifier",
                      detail={"command": command, "returncode": result.returncode, "timed_out": result.timed_out,

@@ -78,6 +78,8 @@ class ToolBox:
     role: Source
     attempt: int = 1
     output_dir: Path | None = None
+    hide_dir: Path | None = None
+    """The run folder around the workspace, which commands must not see (the trail, checkpoints, reports)."""
     command_timeout: float = 60.0
     files: dict[str, FileRecord] = field(default_factory=dict)
     callbacks: list[Callback] = field(default_factory=list)
@@ -121,11 +123,13 @@ class ToolBox:
 
     def run_command(self, command: str, timeout_seconds: float = 60) -> str:
         timeout = min(timeout_seconds, self.command_timeout)
-        result = self.workspace.run_command(command, timeout=timeout, output_dir=self.output_dir)
+        result = self.workspace.run_command(command, timeout=timeout, output_dir=self.output_dir,
+                                            hide=self.hide_dir, read_only=self.role == "auditor")
         self.trail.record(
             "run_command", ok=result.returncode == 0, task_id=self.task_id, role=self.role,
             detail={"command": command, "returncode": result.returncode, "timed_out": result.timed_out,
-                    "output_chars": result.output_chars, "full_output_path": result.full_output_path},
+                    "output_chars": result.output_chars, "full_output_path": result.full_output_path,
+                    "sandboxed": result.sandboxed},
         )
         status = "timed out" if result.timed_out else f"exit code {result.returncode}"
         return f"$ {command}\n[{status}]\n{result.output}"

@@ -27,6 +27,7 @@ from typing import IO
 from pydantic import BaseModel, ConfigDict
 
 from state.errors import ToolInputError
+from tools import sandbox
 
 DEFAULT_ENV_ALLOWLIST: tuple[str, ...] = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "VIRTUAL_ENV")
 """Variables a command may inherit. PYTHONPATH is deliberately absent: the workspace is the code under test."""
@@ -87,6 +88,8 @@ class CommandResult(BaseModel):
     elided_chars: int
     full_output_path: str | None
     duration_s: float
+    sandboxed: bool = False
+    """Whether the command ran in namespaces that hide the run folder, the parent process and /proc."""
 
 
 def child_environment(
@@ -200,8 +203,15 @@ def run_command(
     output_dir: os.PathLike[str] | str | None = None,
     env_allowlist: Iterable[str] = DEFAULT_ENV_ALLOWLIST,
     limits: ResourceLimits | None = DEFAULT_LIMITS,
+    hide: os.PathLike[str] | str | None = None,
+    read_only: bool = False,
 ) -> CommandResult:
-    """Run ``command`` with ``/bin/sh -c`` in ``cwd``; never raises because the command failed."""
+    """Run ``command`` with ``/bin/sh -c`` in ``cwd``; never raises because the command failed.
+
+    ``hide`` names a folder around ``cwd`` (the run folder) that the command must not see; with the sandbox
+    available it is replaced by an empty one, with only ``cwd`` mounted back; ``read_only`` mounts ``cwd``
+    read-only (a reviewer's commands may test the work, not change it).
+    """
     if not isinstance(command, str) or not command.strip():
         raise ToolInputError("the command is empty; give a shell command such as 'python -m pytest -q'")
     if "\x00" in command:
@@ -220,10 +230,12 @@ def run_command(
         log_path = log_dir / f"cmd-{stamp}-{uuid.uuid4().hex[:8]}.log"
         log = open(log_path, "w", encoding="utf-8", newline="")  # closed in the finally below
     capture = _Capture(max(0, max_output_chars), log)
+    argv = _argv(command, limits)
+    sandboxed = sandbox.wrap(argv, Path(cwd).absolute(), Path(hide).absolute() if hide else None, read_only)
     started = time.monotonic()
     try:
         proc = subprocess.Popen(
-            _argv(command, limits),
+            sandboxed or argv,
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -244,15 +256,19 @@ def run_command(
         if log is not None:
             log.close()
     output, elided = capture.render(str(log_path) if log_path else None)
+    returncode = proc.returncode
+    if sandboxed is not None and returncode is not None and 128 < returncode < 128 + signal.NSIG:
+        returncode = 128 - returncode  # the sandbox's shell reports a death by signal N as 128 + N
     return CommandResult(
         command=command,
-        returncode=None if timed_out else proc.returncode,
+        returncode=None if timed_out else returncode,
         timed_out=timed_out,
         output=output,
         output_chars=capture.total,
         elided_chars=elided,
         full_output_path=str(log_path) if log_path else None,
         duration_s=round(time.monotonic() - started, 3),
+        sandboxed=sandboxed is not None,
     )
 
 

@@ -458,12 +458,19 @@ class Workspace:
         return FileInfo(path=rel, size=len(data), sha256=_sha256(data))
 
     def run_command(
-        self, command: str, *, timeout: float = 60.0, output_dir: os.PathLike[str] | None = None
+        self,
+        command: str,
+        *,
+        timeout: float = 60.0,
+        output_dir: os.PathLike[str] | None = None,
+        hide: os.PathLike[str] | None = None,
+        read_only: bool = False,
     ) -> CommandResult:
-        """Run a shell command with the workspace root as its working folder."""
+        """Run a shell command with the workspace root as its working folder; ``hide`` is kept from its sight."""
         from tools.commands import run_command
 
-        return run_command(command, self.root, timeout=timeout, output_dir=output_dir)
+        return run_command(command, self.root, timeout=timeout, output_dir=output_dir, hide=hide,
+                           read_only=read_only)
 
 
 def _split_lines(text: str) -> list[str]:
