@@ -37,6 +37,25 @@ class AgentOutcome:
     error: ToolError | None = None
     detail: str = ""
     messages: list[BaseMessage] = field(default_factory=list, repr=False)
+    submitted: dict | None = None
+    """The arguments of the ``submit`` call that ended the loop, when one was given."""
+
+
+def with_call_ids(reply: AIMessage, turn: int) -> AIMessage:
+    """The reply with a unique id on every tool call: servers that omit or repeat ids would otherwise leave the
+    model unable to tell which result answers which call, and OpenAI refuses such a conversation."""
+    seen: set[str] = set()
+    fixed_calls, fixed_invalid, changed = [], [], False
+    for index, call in enumerate([*reply.tool_calls, *reply.invalid_tool_calls]):
+        call_id = call.get("id")
+        if not call_id or call_id in seen:
+            call = {**call, "id": f"call_t{turn}_{index}"}
+            changed = True
+        seen.add(call["id"])
+        (fixed_calls if index < len(reply.tool_calls) else fixed_invalid).append(call)
+    if not changed:
+        return reply
+    return reply.model_copy(update={"tool_calls": fixed_calls, "invalid_tool_calls": fixed_invalid})
 
 
 def model_metadata(role: str, task_id: str, turn: int) -> dict:
@@ -85,13 +104,15 @@ def run_agent(
     loop_guard_repeats: int = 3,
     key: str | None = None,
     meter: BudgetMeter | None = None,
+    submit: type | None = None,
 ) -> AgentOutcome:
     """Run the loop; never raises for model or tool failures, it reports them in the outcome.
 
     A replay cassette with no answer is the one exception: replaying past it would not be a replay.
+    ``submit`` is a pydantic schema offered as one more tool: calling it ends the loop with its arguments.
     """
     role, task_id = toolbox.role, key or toolbox.task_id
-    bound = model.bind_tools(tools)
+    bound = model.bind_tools([*tools, submit] if submit is not None else tools)
     messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(prompt)]
     usage = ModelUsage(role=role, task_id=toolbox.task_id, model=model_name(model))
     recent: list[str] = []
@@ -109,8 +130,12 @@ def run_agent(
                                 messages=messages)
         if not isinstance(reply, AIMessage):
             reply = AIMessage(content=str(getattr(reply, "content", reply)))
+        reply = with_call_ids(reply, turn)
         usage = add_usage(usage, reply, meter)
         messages.append(reply)
+        if submit is not None and (done := next((c for c in reply.tool_calls if c["name"] == submit.__name__), None)):
+            return AgentOutcome("answered", turn, final_text=str(reply.content), usage=usage, messages=messages,
+                                submitted=done["args"])
         if not reply.tool_calls and not reply.invalid_tool_calls:
             return AgentOutcome("answered", turn, final_text=str(reply.content), usage=usage, messages=messages)
         replies = toolbox.execute(reply, tools)

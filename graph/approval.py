@@ -78,6 +78,8 @@ def approve_remediation(state: TeamState, runtime: Runtime[RunContext], config: 
         return {}
     decision = parse_decision(interrupt({"kind": "remediation", "tasks": [t.model_dump(mode="json") for t in fresh]}))
     env.trail.record("approval", role="user", detail={"kind": "remediation", **decision.model_dump()})
+    if decision.action == "edit":
+        raise ConfigError("a remediation can be approved or rejected, not edited: answer approve or reject")
     if decision.action != "reject":
         return {}
     reason = decision.reason or "no reason given"

@@ -6,13 +6,12 @@ then the verification command, then at depth ``full`` the auditor model's struct
 
 from __future__ import annotations
 
-from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
-from graph.agent_loop import add_usage, model_error, model_metadata, model_name
-from graph.chains import chain_state
+from graph.agent_loop import run_agent
+from graph.chains import chain, chain_state
 from graph.context import RunContext
 from graph.env import NodeEnv, announce_blockers, emit, node_env
 from graph.metrics import compute_metrics
@@ -20,9 +19,10 @@ from graph.models import RoleModels
 from graph.prompts import FINAL_REVIEW
 from graph.report import build_report, write_report
 from graph.scripted import ScriptedChatModel
-from state.errors import ReplayMismatch, ToolInputError
+from state.errors import ToolInputError
 from state.models import Callback, ChecklistItem, FileRecord, ModelUsage, ToolError, VerificationReport
 from state.team_state import TeamState
+from tools.agent_tools import READ_ONLY_TOOLS
 from tools.audit import TOOL_EXECUTION_ERROR
 
 
@@ -49,18 +49,22 @@ def final_verify(state: TeamState, runtime: Runtime[RunContext], config: Runnabl
     new, checklist, usage, errors = [], [], [], []
     intact, lost = _check_files(env, state.get("files_created") or {}, passes, new, checklist)
     existing = intact | {p for t in tasks.values() for p in t.deliverables if _exists(env, p)}
-    _check_deliverables(tasks, existing, checklist)
+    _check_deliverables(state, existing, passes, new, checklist)
     _check_tasks(state, env.context, checklist)
     if env.context.verify_depth in ("commands", "full"):
         _check_command(env, _verify_command(env), passes, new, checklist)
+    elif _verify_command(env):
+        checklist.append(ChecklistItem(name="verification command", status="SKIP",
+                                       evidence=f"`{_verify_command(env)}` not run at depth integrity"))
     if env.context.verify_depth == "full":
         usage, errors = _model_review(env, state, passes, new, checklist)
     callbacks = list(state.get("callbacks") or []) + new
     open_blockers = [cb for cb in callbacks if cb.is_open_blocker]
+    raised = sum(cb.severity == "blocker" for cb in callbacks)
     checklist.append(ChecklistItem(
-        name="blockers resolved", status="FAIL" if open_blockers else "PASS",
+        name="blockers resolved", status="FAIL" if open_blockers else ("PASS" if raised else "SKIP"),
         evidence="; ".join(f"{cb.task_id or 'run'}: {cb.message}" for cb in open_blockers)
-        or f"{sum(cb.severity == 'blocker' for cb in callbacks)} raised, all resolved"))
+        or (f"{raised} raised, all resolved" if raised else "none raised")))
     if state.get("stop_reason"):
         checklist.append(ChecklistItem(name="run completed", status="FAIL", evidence=str(state["stop_reason"])))
     failed = [item.name for item in checklist if item.status == "FAIL"]
@@ -98,6 +102,7 @@ def _check_files(env: NodeEnv, files: dict[str, FileRecord], passes: int, new: l
                  checklist: list[ChecklistItem]) -> tuple[set[str], set[str]]:
     """Every recorded file must still be on disk with its recorded sha256."""
     intact, lost = set(), set()
+    files = {path: record for path, record in files.items() if record.live}
     for record in files.values():
         try:
             info = env.workspace.stat(record.path)
@@ -115,18 +120,32 @@ def _check_files(env: NodeEnv, files: dict[str, FileRecord], passes: int, new: l
                             severity="blocker", kind="lost_file", path=record.path,
                             message=f"File {record.path} created by task {record.task_id} {how}"))
     checklist.append(ChecklistItem(
-        name="files intact", status="FAIL" if lost else "PASS",
+        name="files intact", status="FAIL" if lost else ("PASS" if files else "SKIP"),
         evidence=f"{len(intact)}/{len(files)} recorded files match their sha256"
         + (f"; lost or changed: {', '.join(sorted(lost))}" if lost else "")))
     return intact, lost
 
 
-def _check_deliverables(tasks: dict, existing: set[str], checklist: list[ChecklistItem]) -> None:
-    declared = sorted({p for t in tasks.values() for p in t.deliverables})
-    missing = [p for p in declared if p not in existing]
+def _check_deliverables(state: TeamState, existing: set[str], passes: int, new: list[Callback],
+                        checklist: list[ChecklistItem]) -> None:
+    """Every declared deliverable must exist; a missing one not yet reported becomes a fixable blocker."""
+    tasks, files = state.get("tasks") or {}, state.get("files_created") or {}
+    owners = {p: t for t in tasks.values() for p in t.deliverables}  # the latest task that declared each path
+    missing = sorted(p for p in owners if p not in existing)
+    reported = {cb.path for cb in [*(state.get("callbacks") or []), *new] if cb.is_open_blocker and cb.path}
+    for path in missing:
+        if path in reported or owners[path].status != "done":  # a task that never delivered is reported already
+            continue
+        owner, record = owners[path], files.get(path)
+        message = (f"File {path} created by task {owner.id} was lost (deleted by task {record.task_id})"
+                   if record is not None and not record.live else
+                   f"Deliverable {path} of task {owner.id} is missing at final verification")
+        new.append(Callback(id=f"cb:final{passes}:missing:{path}", source="verifier", task_id=owner.id,
+                            severity="blocker", kind="lost_file" if record is not None else "missing_file",
+                            path=path, message=message))
     checklist.append(ChecklistItem(
-        name="deliverables present", status="FAIL" if missing else "PASS",
-        evidence=f"{len(declared) - len(missing)}/{len(declared)} declared deliverables exist"
+        name="deliverables present", status="FAIL" if missing else ("PASS" if owners else "SKIP"),
+        evidence=f"{len(owners) - len(missing)}/{len(owners)} declared deliverables exist"
         + (f"; missing: {', '.join(missing)}" if missing else "")))
 
 
@@ -137,10 +156,13 @@ def _check_tasks(state: TeamState, context: RunContext, checklist: list[Checklis
     roots = sorted({t.root for t in tasks.values()})
     outcomes = {root: chain_state(tasks, callbacks, root, context) for root in roots}
     bad = {root: outcome for root, outcome in outcomes.items() if outcome != "done"}
+    latest = {root: chain(tasks, root)[-1] for root in bad}
     checklist.append(ChecklistItem(
         name="tasks completed", status="FAIL" if bad or not roots else "PASS",
         evidence=f"{len(roots) - len(bad)}/{len(roots)} tasks delivered"
-        + ("; " + ", ".join(f"{r}: {tasks[r].status} ({tasks[r].error or o})" for r, o in bad.items()) if bad else "")))
+        + ("; " + ", ".join(f"{r}: {o}, latest {latest[r].id} {latest[r].status}"
+                            + (f" ({latest[r].error})" if latest[r].error else "") for r, o in bad.items())
+           if bad else "")))
 
 
 def _verify_command(env: NodeEnv) -> str | None:
@@ -173,34 +195,35 @@ def _check_command(env: NodeEnv, command: str | None, passes: int, new: list[Cal
 
 def _model_review(env: NodeEnv, state: TeamState, passes: int, new: list[Callback],
                   checklist: list[ChecklistItem]) -> tuple[list[ModelUsage], list[ToolError]]:
-    usage = ModelUsage(role="auditor", task_id="final", model=model_name(env.models.auditor))
+    """The auditor model reviews the delivered workspace with the read-only tools, then submits a verdict."""
     if reason := env.meter.exhausted():
         checklist.append(ChecklistItem(name="model review", status="SKIP", evidence=reason))
         return [], []
-    files = "\n".join(sorted(state.get("files_created") or {}))
+    toolbox = env.toolbox("final", "auditor", passes)
+    files = "\n".join(sorted(p for p, r in (state.get("files_created") or {}).items() if r.live))
     prompt = f"Goal: {state['goal']}\nFiles delivered:\n{files}\nChecks so far:\n" + "\n".join(
         f"- {c.name}: {c.status} ({c.evidence})" for c in checklist)
+    outcome = run_agent(env.models.auditor, toolbox, toolbox.tools(READ_ONLY_TOOLS), system=FINAL_REVIEW,
+                        prompt=prompt, max_turns=env.context.max_tool_turns, key="final",
+                        loop_guard_repeats=env.context.loop_guard_repeats, meter=env.meter, submit=submit_review)
+    usage = [outcome.usage] if outcome.usage else []
+    errors = toolbox.errors + ([outcome.error] if outcome.error else [])
     try:
-        reply = env.models.auditor.bind_tools([submit_review]).invoke(
-            [SystemMessage(FINAL_REVIEW), HumanMessage(prompt)],
-            config={"metadata": model_metadata("auditor", "final", passes)})
-        usage = add_usage(usage, reply, env.meter)
-        call = next((c for c in reply.tool_calls if c["name"] == "submit_review"), None)
-        if call is None:
-            raise ToolInputError(f"the auditor answered without calling submit_review: {reply.content!r}")
-        review = submit_review.model_validate(call["args"])
-    except ReplayMismatch:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a review that cannot be had is a failed check, recorded whole
+        if outcome.submitted is None:
+            raise ToolInputError(f"the review ended ({outcome.ending}) without a submit_review call: "
+                                 f"{outcome.detail or outcome.final_text!r}")
+        review = submit_review.model_validate(outcome.submitted)
+    except (ToolInputError, ValidationError) as exc:
         checklist.append(ChecklistItem(name="model review", status="FAIL", evidence=f"{type(exc).__name__}: {exc}"))
-        return [usage], [model_error(exc, role="auditor", task_id="final", calls_made=[])]
+        return usage, errors
     passed = review.verdict.strip().upper() == "PASS" and not review.findings
     checklist.append(ChecklistItem(name="model review", status="PASS" if passed else "FAIL", evidence=review.summary))
+    new += [cb for cb in toolbox.callbacks if cb.severity == "blocker"]
     for i, finding in enumerate(review.findings, 1):
         task_id = finding.task_id if finding.task_id in (state.get("tasks") or {}) else None
         new.append(Callback(id=f"cb:final{passes}:review:{i}", source="auditor", task_id=task_id, severity="blocker",
                             kind="review", message=finding.message))
-    return [usage], []
+    return usage, errors
 
 
 def _reason(stop_reason: str | None, failed: list[str]) -> str:

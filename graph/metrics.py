@@ -27,7 +27,7 @@ def compute_metrics(
     created = [p for p in declared if p in existing]
     blockers = [c for c in callbacks if c.severity == "blocker"]
     remediated = [c for c in blockers if c.resolved_by]
-    tool_errors = [e for e in errors if e.tool not in ("model", "task")]
+    tool_errors = [e for e in errors if e.tool not in ("model", "task", "manager")]
     by_role: dict[str, dict[str, int]] = defaultdict(lambda: {"calls": 0, "input_tokens": 0, "output_tokens": 0})
     for item in usage:
         for key in ("calls", "input_tokens", "output_tokens"):
@@ -46,7 +46,7 @@ def compute_metrics(
         "tool_errors": len(tool_errors),
         "errors_total": len(errors),
         "errors_truncated": sum(e.message not in trail_error_messages for e in tool_errors),
-        "files_created": len(files),
+        "files_created": sum(f.live for f in files.values()),
         "files_lost": len(lost),
         "tasks_total": len(tasks),
         "tasks_by_status": dict(Counter(t.status for t in tasks.values())),
@@ -60,8 +60,9 @@ def compute_metrics(
     }
 
 
-def _pct(part: int, whole: int) -> float:
-    return round(100.0 * part / whole, 1) if whole else 100.0
+def _pct(part: int, whole: int) -> float | None:
+    """A percentage, or None (n/a) when there is nothing to count: 0 of 0 is not 100%."""
+    return round(100.0 * part / whole, 1) if whole else None
 
 
 def _by_task(usage: list[ModelUsage]) -> dict[str, dict[str, int]]:

@@ -11,15 +11,19 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field, ValidationError
 
-from graph.agent_loop import add_usage, model_error, model_metadata, model_name
+from graph.agent_loop import add_usage, model_error, model_metadata, model_name, with_call_ids
 from graph.context import RunContext
 from graph.env import announce_blockers, emit, node_env
 from graph.models import RoleModels
 from graph.prompts import MANAGER_PLAN
-from state.errors import PathRefused, ReplayMismatch
+from state.errors import ConfigError, PathRefused, ReplayMismatch
 from state.models import Callback, ModelUsage, Role, Task
 from state.team_state import TeamState
 from tools.workspace import Workspace
+
+MIN_STEPS = 4  # plan, approve_plan, schedule, final_verify
+MAX_PLAN_ID = 56  # leaves room for the '.r<n>' of remediation ids within Task's 64 characters
+REMEDIATION_ID = re.compile(r"\.r\d+$")
 
 
 class PlannedTask(BaseModel):
@@ -49,6 +53,13 @@ def validate_plan(raw: Any, workspace: Workspace) -> tuple[list[Task], list[str]
     problems: list[str] = []
     if not tasks:
         problems.append("the plan has no tasks")
+    for task in tasks:
+        if len(task.id) > MAX_PLAN_ID or REMEDIATION_ID.search(task.id):
+            problems.append(f"task id {task.id!r} must be at most {MAX_PLAN_ID} characters and must not end in "
+                            "'.r<number>' (those ids name remediation tasks)")
+        if task.role == "auditor" and task.deliverables:
+            problems.append(f"task {task.id!r} is an auditor task: auditors cannot write, so it cannot have "
+                            "deliverables")
     ids = [t.id for t in tasks]
     problems += [f"duplicate task id {i!r}" for i in sorted({i for i in ids if ids.count(i) > 1})]
     for task in tasks:
@@ -92,16 +103,25 @@ def _plan_arguments(reply: AIMessage) -> tuple[Any, str | None]:
     if reply.invalid_tool_calls:
         bad = reply.invalid_tool_calls[0]
         return {"__invalid__": f"the submit_plan arguments are not valid JSON: {bad.get('args')!r}"}, bad.get("id")
-    text = str(reply.content)
-    match = re.search(r"\{.*\}", text, re.DOTALL)  # a JSON object, possibly inside a code fence
-    if match:
-        try:
-            parsed = json.loads(match.group(0))
-        except json.JSONDecodeError:
-            parsed = None
-        if isinstance(parsed, dict):
-            return parsed, None
+    parsed = _first_json_object(reply.text)
+    if parsed is not None:
+        return parsed, None
     return {"__invalid__": "no submit_plan call was made and the answer holds no JSON plan"}, None
+
+
+def _first_json_object(text: str) -> dict | None:
+    """The first JSON object in prose or a code fence that looks like a plan (or the first object at all)."""
+    decoder, found = json.JSONDecoder(), []
+    for start in (i for i, ch in enumerate(text) if ch == "{"):
+        try:
+            value, _ = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            if "tasks" in value:
+                return value
+            found.append(value)
+    return found[0] if found else None
 
 
 def _answer_every_call(reply: AIMessage, plan_call_id: str | None, feedback: str) -> list[BaseMessage]:
@@ -124,6 +144,9 @@ def plan(state: TeamState, runtime: Runtime[RunContext], config: RunnableConfig,
 
     The plan is only proposed here; approve_plan adopts it (after a person's approval, when asked for).
     """
+    if state.get("remaining_steps", 10_000) < MIN_STEPS:
+        raise ConfigError(f"recursion_limit is too low: a run needs at least {MIN_STEPS + 1} supersteps to plan, "
+                          "schedule and verify (buildcrew's CLI uses 10000)")
     env = node_env(runtime, config, default_models)
     rounds = state.get("plan_rounds", 0)
     env.trail.record("plan_start", role="manager", detail={"goal": state["goal"], "round": rounds + 1})
@@ -147,6 +170,7 @@ def plan(state: TeamState, runtime: Runtime[RunContext], config: RunnableConfig,
             problems = [f"the manager model failed: {type(exc).__name__}: {exc}"]
             break
         usage = add_usage(usage, reply, env.meter)
+        reply = with_call_ids(reply, turn)
         raw, call_id = _plan_arguments(reply)
         tasks, problems = ([], [raw["__invalid__"]]) if "__invalid__" in raw else validate_plan(raw, env.workspace)
         env.trail.record("plan_proposal", role="manager", ok=not problems, detail={"turn": turn, "problems": problems})

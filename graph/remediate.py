@@ -44,7 +44,7 @@ def remediate(state: TeamState, runtime: Runtime[RunContext], config: RunnableCo
         members = chain(tasks, root)
         number = max(remediation_number(t.id) for t in members) + 1
         original = members[0]
-        fix = Task(id=f"{root[:56]}.r{number}", role="developer", title=f"Fix {root}: {original.title}"[:200],
+        fix = Task(id=f"{root}.r{number}", role=original.role, title=f"Fix {root}: {original.title}"[:200],
                    instructions=_mechanical_instructions(original, blockers),
                    deliverables=_deliverables(original, blockers), retry_for=root)
         if any(b.kind not in MECHANICAL_KINDS for b in blockers):
@@ -93,10 +93,11 @@ def _ask_manager(env: NodeEnv, fix: Task, original: Task, blockers: list[Callbac
     except ReplayMismatch:
         raise
     except (ValidationError, ToolInputError) as exc:
-        return fix, usage, ToolError(tool="submit_remediation", error_type=type(exc).__name__, message=str(exc),
-                                     task_id=fix.id, role="manager")
+        env.trail.record("remediation_answer", ok=False, task_id=fix.id, role="manager", error=exc)
+        return fix, usage, ToolError(tool="manager", arguments="submit_remediation", error_type=type(exc).__name__,
+                                     message=str(exc), task_id=fix.id, role="manager")
     except Exception as exc:  # noqa: BLE001 - a model failure leaves the rule-written fix in place
         return fix, usage, model_error(exc, role="manager", task_id=fix.id, calls_made=[])
     instructions = f"{answer.instructions}\n\n{fix.instructions}"
-    return fix.model_copy(update={"instructions": instructions,
-                                  "deliverables": answer.deliverables or fix.deliverables}), usage, None
+    deliverables = sorted(set(fix.deliverables) | set(answer.deliverables))  # the manager adds, never drops
+    return fix.model_copy(update={"instructions": instructions, "deliverables": deliverables}), usage, None

@@ -34,6 +34,7 @@ def build_report(state: dict, report: VerificationReport, *, run_id: str, existi
             {"path": f.path, "size": f.size, "sha256": f.sha256, "task": f.task_id, "role": f.role,
              "exists": f.path in existing}
             for f in sorted(files.values(), key=lambda f: f.path)
+            if f.live
         ],
         "callbacks": [
             {"id": c.id, "severity": c.severity, "kind": c.kind, "source": c.source, "task": c.task_id,
@@ -93,10 +94,10 @@ def render_markdown(doc: dict[str, Any]) -> str:
         "## Metrics",
         "",
         f"- Deliverables created / declared: {m['deliverables_created']}/{m['deliverables_declared']} "
-        f"({m['deliverables_created_pct']}%)",
+        f"({_pct(m['deliverables_created_pct'])})",
         f"- Callbacks collected: {m['callbacks_total']} {m['callbacks_by_severity']}",
         f"- Blockers remediated / raised: {m['blockers_remediated']}/{m['blockers_raised']} "
-        f"({m['blockers_remediated_pct']}%)",
+        f"({_pct(m['blockers_remediated_pct'])})",
         f"- Final verification ran: {'yes' if m['final_verification_ran'] else 'no'}",
         f"- Tool errors recorded with full detail: {m['tool_errors']} (messages truncated: {m['errors_truncated']})",
         f"- Files lost: {m['files_lost']}",
@@ -114,6 +115,10 @@ def render_markdown(doc: dict[str, Any]) -> str:
         if e.get("traceback"):
             lines += ["<details><summary>traceback</summary>", "", "```", e["traceback"], "```", "</details>", ""]
     return "\n".join(lines) + "\n"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value}%"
 
 
 def _cell(text: str) -> str:

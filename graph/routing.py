@@ -9,11 +9,15 @@ from langgraph.types import Send
 
 from graph.chains import fixable_blockers
 from graph.context import RunContext
+from graph.schedule import STEP_RESERVE
 from graph.work_item import WorkItem
 from state.team_state import TeamState
 
 # Final verification may hand fixable blockers (a lost file) back to the manager this many times.
 MAX_FINAL_PASSES = 2
+# Supersteps a detour from final verification back through the manager needs before the scheduler's own
+# step guard can still bring the run back to final verification.
+DETOUR_STEPS = STEP_RESERVE + 4
 
 
 def _context(runtime: Runtime[RunContext]) -> RunContext:
@@ -47,7 +51,8 @@ def route_after_final_verify(state: TeamState, runtime: Runtime[RunContext]) -> 
     """A FAIL with fixable blockers and rounds left goes back to the manager; anything else ends the run."""
     report = state.get("report")
     if (report is not None and report.verdict == "FAIL" and not state.get("stop_reason")
-            and state.get("final_passes", 0) < MAX_FINAL_PASSES and _can_remediate(state, _context(runtime))):
+            and state.get("final_passes", 0) < MAX_FINAL_PASSES
+            and state.get("remaining_steps", 10_000) > DETOUR_STEPS and _can_remediate(state, _context(runtime))):
         return "remediate"
     return "__end__"
 

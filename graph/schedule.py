@@ -10,7 +10,7 @@ from __future__ import annotations
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from graph.chains import chain, chain_state, is_successful, remediation_number
+from graph.chains import chain_state, is_successful
 from graph.context import RunContext
 from graph.env import announce_blockers, emit, node_env
 from state.models import Callback, Task
@@ -50,17 +50,22 @@ def schedule(state: TeamState, runtime: Runtime[RunContext], config: RunnableCon
 
 
 def _resolve(tasks: dict[str, Task], callbacks: list[Callback]) -> list[Callback]:
-    """A remediation that is done and reviewed clean resolves the blockers its chain handed to it or earlier."""
-    resolved = []
+    """Settle the blockers handed to a remediation once it has ended.
+
+    Only the task a blocker was handed to can resolve it, by succeeding (done, deliverables present, review
+    clean). A fix that ran and ended blocked hands its blockers back, so the next fix is told about them too;
+    a fix that failed outright (a model error, a spent budget) or that a person rejected keeps them, open.
+    """
+    settled = []
     for cb in callbacks:
         fixer = tasks.get(cb.remediation_task or "")
         if cb.is_open_blocker and fixer is not None:
-            later = [t for t in chain(tasks, fixer.root) if remediation_number(t.id) >= remediation_number(fixer.id)]
-            done = [t for t in later if t.retry_for and is_successful(t)]
-            if done:
-                cb = cb.model_copy(update={"resolved_by": done[0].id})
-        resolved.append(cb)
-    return resolved
+            if is_successful(fixer):
+                cb = cb.model_copy(update={"resolved_by": fixer.id})
+            elif fixer.attempts and (fixer.status == "blocked" or fixer.audit == "blocked"):
+                cb = cb.model_copy(update={"remediation_task": None})
+        settled.append(cb)
+    return settled
 
 
 def _block_unreachable(tasks: dict[str, Task], callbacks: list[Callback],

@@ -94,15 +94,24 @@ class Callback(Record):
 
 
 class FileRecord(Record):
-    """A verified file the team created: what the disk must still hold at the end."""
+    """A verified file the team created: what the disk must still hold at the end.
+
+    A ``delete`` record is a tombstone: an agent removed the file through its tools (or moved it away), so
+    the disk must no longer hold it, and final verification does not call it lost.
+    """
 
     path: str
     size: int
     sha256: str
     task_id: str
     role: Source
-    operation: Literal["write", "edit", "move"]
+    operation: Literal["write", "edit", "move", "delete"]
     time: datetime = Field(default_factory=utc_now)
+
+    @property
+    def live(self) -> bool:
+        """True unless this records a deletion."""
+        return self.operation != "delete"
 
 
 class ToolError(Record):

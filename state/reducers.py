@@ -37,11 +37,16 @@ def merge_tasks(current: dict[str, Task] | None, update: Mapping | Iterable | No
 
 
 def merge_files(current: dict[str, FileRecord] | None, update: Mapping | Iterable | None) -> dict[str, FileRecord]:
-    """Merge file records by path: the latest verified write of a path is what the disk must hold."""
+    """Merge file records by path: the latest operation on a path (by time) says what the disk must hold.
+
+    Two parallel branches writing one path arrive in any order; the later write is the one the disk kept.
+    """
     merged = dict(current or {})
     for item in _as_items(update):
         record = _coerce(FileRecord, item)
-        merged[record.path] = record
+        known = merged.get(record.path)
+        if known is None or record.time >= known.time:
+            merged[record.path] = record
     return merged
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import plan_turn, scenario, turn, write
 from graph.context import RunContext
 from tools.audit import AuditTrail
@@ -106,3 +108,45 @@ def test_a_review_that_cannot_finish_blocks_instead_of_passing(run_scenario) -> 
     assert blocker.kind == "review_failed" and "500 auditor model down" in blocker.message
     assert run.state["tasks"]["A"].audit == "blocked" and "A.r1" not in run.state["tasks"]
     assert run.report.verdict == "FAIL"
+
+
+@pytest.mark.parametrize("bad", [{"id": "a.r1", "title": "looks like a fix"}, {"id": "x" * 57, "title": "too long"},
+                                 {"id": "rev", "role": "auditor", "title": "review", "deliverables": ["r.md"]}])
+def test_plan_ids_and_roles_that_would_break_remediation_are_refused(run_scenario, bad: dict) -> None:
+    run = run_scenario(scenario(manager={"plan": [plan_turn(bad), plan_turn(bad)]}))
+    [blocker] = run.blockers()
+    assert blocker.kind == "plan_invalid" and run.report.verdict == "FAIL"
+
+
+def test_no_recursion_limit_ends_a_run_with_a_recursion_error(run_scenario, tmp_path) -> None:
+    scn = scenario(manager={"plan": [plan_turn({"id": "T1", "title": "t", "deliverables": ["a.txt"]})]},
+                   developer={"T1": [turn("", write("a.txt", "a"), ("delete_file", {"path": "a.txt"})), turn("done")],
+                              "T1.r1": [turn("", write("a.txt", "a")), turn("done")]})
+    run = run_scenario(scn)
+    for limit in range(5, 24):
+        state = run.graph.invoke({"goal": "g"}, {"configurable": {"thread_id": f"l{limit}"}, "recursion_limit": limit},
+                                 context=RunContext(run_dir=str(tmp_path / f"l{limit}")))
+        assert state["report"].verdict in ("PASS", "FAIL")
+
+
+def test_a_plan_given_as_text_is_read_from_blocks_and_prose() -> None:
+    from langchain_core.messages import AIMessage
+
+    from graph.plan import _plan_arguments
+
+    blocks = AIMessage(content=[{"type": "text", "text": 'Plan: {"tasks": [{"id": "a"}]} (then {notes})'}])
+    assert _plan_arguments(blocks) == ({"tasks": [{"id": "a"}]}, None)
+    fenced = AIMessage(content='I use {braces}.\n```json\n{"tasks": []}\n```')
+    assert _plan_arguments(fenced) == ({"tasks": []}, None)
+
+
+def test_tool_calls_without_ids_or_with_repeated_ids_get_unique_ones() -> None:
+    from langchain_core.messages import AIMessage
+
+    from graph.agent_loop import with_call_ids
+
+    calls = [{"name": "a", "args": {}, "id": None}, {"name": "b", "args": {}, "id": "x"},
+             {"name": "c", "args": {}, "id": "x"}]
+    reply = AIMessage(content="", tool_calls=calls)
+    ids = [c["id"] for c in with_call_ids(reply, 3).tool_calls]
+    assert len(set(ids)) == 3 and ids[1] == "x"

@@ -31,10 +31,12 @@ def test_callbacks_append_and_a_known_id_updates_in_place() -> None:
     assert [c.id for c in merged] == ["1", "2"] and merged[0].resolved_by == "T1.r1"
 
 
-def test_files_merge_by_path_latest_wins() -> None:
+def test_files_merge_by_path_the_later_operation_wins_whatever_the_arrival_order() -> None:
     old = FileRecord(path="a", size=1, sha256="x", task_id="T1", role="developer", operation="write")
-    new = old.model_copy(update={"sha256": "y", "task_id": "T2"})
+    new = FileRecord(path="a", size=1, sha256="y", task_id="T2", role="developer", operation="write")
     assert merge_files({"a": old}, [new])["a"].task_id == "T2"
+    assert merge_files({"a": new}, [old])["a"].task_id == "T2", "a late-arriving older write must not win"
+    assert merge_files({}, [new, old])["a"].task_id == "T2"
 
 
 def test_invalid_task_ids_are_refused() -> None:

@@ -94,3 +94,20 @@ def test_callbacks_are_collected_and_reported(run_scenario) -> None:
     report = json.loads((run.run_dir / "report.json").read_text())
     assert [c["message"] for c in report["callbacks"]] == ["a.txt is tiny"]
     assert report["metrics"]["callbacks_by_severity"] == {"info": 0, "warning": 1, "blocker": 0}
+
+
+def test_full_depth_review_reads_the_work_before_its_verdict(run_scenario) -> None:
+    scn = scenario(
+        manager={"plan": [plan_turn({"id": "T1", "title": "a", "deliverables": ["a.txt"]})]},
+        developer={"T1": [turn("", write("a.txt", "alpha\n")), turn("done")]},
+        auditor={"final": [turn("", ("read_file", {"path": "a.txt"})),
+                           turn("", ("submit_review", {"verdict": "FAIL", "summary": "a.txt is wrong", "findings": [
+                               {"task_id": "T1", "message": "a.txt: not beta"}]}))],
+                 "*": [turn("fine")]},
+    )
+    run = run_scenario(scn, verify_depth="full", max_rounds=1)
+    reads = AuditTrail(run.run_dir / "events.jsonl", "x").events(op="read", task_id="final")
+    assert reads and {e.path for e in reads} == {"a.txt"}
+    review = next(c for c in run.report.checklist if c.name == "model review")
+    assert review.status == "FAIL" and review.evidence == "a.txt is wrong"
+    assert any(b.message == "a.txt: not beta" and b.task_id == "T1" for b in run.blockers())

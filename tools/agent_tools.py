@@ -109,7 +109,7 @@ class ToolBox:
 
     def delete_file(self, path: str) -> str:
         info = self.workspace.delete(path)
-        self.files.pop(info.path, None)
+        self._tombstone(info.path)
         self.trail.record("delete", task_id=self.task_id, role=self.role, path=info.path, size=info.size,
                           sha256=info.sha256)
         return f"Deleted {info.path}."
@@ -117,7 +117,7 @@ class ToolBox:
     def move_file(self, source: str, destination: str) -> str:
         src = self.workspace.normalize(source, for_change=True)
         info = self.workspace.move(source, destination)
-        self.files.pop(src, None)
+        self._tombstone(src)
         self._record_file(info, "move", detail={"source": src})
         return f"Moved {src} to {info.path}."
 
@@ -144,6 +144,10 @@ class ToolBox:
         self.trail.record("raise_callback", task_id=self.task_id, role=self.role,
                           detail={"severity": severity, "message": message, "callback_id": callback.id})
         return f"Recorded {severity} callback {callback.id}."
+
+    def _tombstone(self, path: str) -> None:
+        self.files[path] = FileRecord(path=path, size=0, sha256="", task_id=self.task_id, role=self.role,
+                                      operation="delete")
 
     def _record_file(self, info: Any, operation: Literal["write", "edit", "move"], detail: dict | None = None) -> None:
         self.files[info.path] = FileRecord(path=info.path, size=info.size, sha256=info.sha256, task_id=self.task_id,
