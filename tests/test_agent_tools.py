@@ -86,3 +86,14 @@ def test_run_command_output_goes_back_and_full_output_is_kept(box: ToolBox) -> N
     [event] = box.trail.events(op="run_command")
     full = Path(event.detail["full_output_path"]).read_text()
     assert full.count("x") == 50000
+
+
+def test_a_huge_file_is_read_in_part_with_a_hint(box: ToolBox) -> None:
+    box.workspace.write("big.txt", "".join(f"line {i}\n" for i in range(20_000)))
+    [reply] = box.execute(AIMessage(content="", tool_calls=[call("read_file", {"path": "big.txt"}, "c")]),
+                          box.tools())
+    assert len(reply.content) < 70_000 and "characters elided" in reply.content and "start_line" in reply.content
+    assert reply.content.startswith("line 0\n") and reply.content.endswith("line 19999\n")
+    [ranged] = box.execute(AIMessage(content="", tool_calls=[call("read_file", {"path": "big.txt", "start_line": 5,
+                                                                                 "end_line": 6}, "d")]), box.tools())
+    assert ranged.content == "line 4\nline 5\n"

@@ -24,6 +24,10 @@ from tools.audit import TOOL_EXECUTION_ERROR, AuditTrail, summarize_arguments
 from tools.workspace import Workspace
 
 READ_ONLY_TOOLS = ("read_file", "list_files", "run_command", "raise_callback")
+MAX_READ_CHARS = 60_000
+"""Characters of a file returned at once; the middle of a longer one is elided with a hint to read a range."""
+MAX_LISTED = 2_000
+"""Paths list_files returns at once."""
 
 
 class WriteFileArgs(BaseModel):
@@ -95,6 +99,12 @@ class ToolBox:
     def read_file(self, path: str, start_line: int | None = None, end_line: int | None = None) -> str:
         text = self.workspace.read(path, start_line, end_line)
         self.trail.record("read", task_id=self.task_id, role=self.role, path=path, size=len(text))
+        if len(text) > MAX_READ_CHARS:  # a huge file would overflow the model's context and fail the task
+            lines = text.count("\n") + 1
+            head, tail = text[: MAX_READ_CHARS // 2], text[-MAX_READ_CHARS // 2 :]
+            elided = len(text) - len(head) - len(tail)
+            return (f"{head}\n... [{elided} characters elided; the file has {lines} lines: read a range with "
+                    f"start_line and end_line] ...\n{tail}")
         return text if text else "(empty file)"
 
     def edit_file(self, path: str, old_text: str, new_text: str) -> str:
@@ -105,6 +115,9 @@ class ToolBox:
     def list_files(self, pattern: str = "**/*") -> str:
         paths = self.workspace.list(pattern)
         self.trail.record("list", task_id=self.task_id, role=self.role, path=pattern, detail={"count": len(paths)})
+        if len(paths) > MAX_LISTED:
+            shown = "\n".join(paths[:MAX_LISTED])
+            return f"{shown}\n... and {len(paths) - MAX_LISTED} more: narrow the pattern to see them."
         return "\n".join(paths) if paths else f"No files match {pattern!r}."
 
     def delete_file(self, path: str) -> str:

@@ -482,25 +482,44 @@ def _split_lines(text: str) -> list[str]:
     return lines
 
 
+MAX_WALK_DEPTH = 512  # one open descriptor per level; deeper folders (only a hostile agent makes them) are skipped
+
+
 def _walk(dir_fd: int, prefix: str) -> Iterator[str]:
-    """Regular files under ``dir_fd``; links are neither listed nor followed, temp files are skipped."""
+    """Regular files under ``dir_fd``; links are neither listed nor followed, temp files are skipped.
+
+    Iterative, so a folder chain deeper than Python's recursion limit cannot crash a listing.
+    """
+    stack: list[tuple[int | None, str, list[tuple[str, bool, bool]]]] = [(None, prefix, _entries(dir_fd))]
+    opened: list[int] = []
+    try:
+        while stack:
+            fd, base, items = stack[-1]
+            if not items:
+                stack.pop()
+                if fd is not None:
+                    os.close(fd)
+                    opened.remove(fd)
+                continue
+            name, is_dir, is_file = items.pop(0)
+            parent_fd = dir_fd if fd is None else fd
+            if is_file and not is_temp_name(name):
+                yield base + name
+            elif is_dir and len(stack) < MAX_WALK_DEPTH:
+                try:
+                    child = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+                except OSError:
+                    continue  # swapped for a link or removed since scandir: nothing to list
+                opened.append(child)
+                stack.append((child, base + name + "/", _entries(child)))
+    finally:
+        for fd in opened:
+            os.close(fd)
+
+
+def _entries(dir_fd: int) -> list[tuple[str, bool, bool]]:
     with os.scandir(dir_fd) as entries:
-        items = [
-            (entry.name, entry.is_dir(follow_symlinks=False), entry.is_file(follow_symlinks=False)) for entry in entries
-        ]
-    for name, is_dir, is_file in items:
-        rel = prefix + name
-        if is_file and not is_temp_name(name):
-            yield rel
-        elif is_dir:
-            try:
-                child = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
-            except OSError:
-                continue  # swapped for a link or removed since scandir: nothing to list
-            try:
-                yield from _walk(child, rel + "/")
-            finally:
-                os.close(child)
+        return [(e.name, e.is_dir(follow_symlinks=False), e.is_file(follow_symlinks=False)) for e in entries]
 
 
 def _glob_match(pattern: list[str], parts: list[str]) -> bool:
