@@ -7,6 +7,7 @@ from langgraph.runtime import Runtime
 
 from graph.agent_loop import run_agent
 from graph.context import RunContext
+from graph.durable import replay_end, save_result, saved_result
 from graph.env import announce_blockers, emit, node_env
 from graph.models import RoleModels
 from graph.prompts import AUDITOR, audit_prompt
@@ -20,6 +21,12 @@ def audit(item: WorkItem, runtime: Runtime[RunContext], config: RunnableConfig, 
     """Review the task; its blockers name the task, so the manager can route them to a fix."""
     task = item["task"]
     env = node_env(runtime, config, default_models)
+    if (saved := saved_result(env.paths, config)) is not None:  # finished before a crash: not run again
+        replay_end(env.trail, saved, {"attempt": task.attempts})
+        env.trail.record("result_reused", task_id=task.id, role="auditor", detail={"node": "audit",
+                                                                                  "attempt": task.attempts})
+        emit("audit_end", task_id=task.id, verdict=saved["result"]["tasks"][0].audit)
+        return saved["result"]
     toolbox = env.toolbox(task.id, "auditor", task.attempts)
     env.trail.record("audit_start", task_id=task.id, role="auditor")
     emit("audit_start", task_id=task.id)
@@ -34,10 +41,14 @@ def audit(item: WorkItem, runtime: Runtime[RunContext], config: RunnableConfig, 
             message=f"The review of task {task.id} did not finish ({outcome.ending}): {outcome.detail}"))
     blocked = any(cb.severity == "blocker" for cb in callbacks)
     reviewed = task.model_copy(update={"audit": "blocked" if blocked else "passed"})
-    env.trail.record("audit_end", ok=not blocked, task_id=task.id, role="auditor",
-                     detail={"verdict": reviewed.audit, "ending": outcome.ending, "turns": outcome.turns})
+    errors = toolbox.errors + ([outcome.error] if outcome.error else [])
+    result = {"tasks": [reviewed], "callbacks": callbacks, "errors": errors,
+              "usage": [outcome.usage] if outcome.usage else []}
+    end = {"op": "audit_end", "ok": not blocked, "task_id": task.id, "role": "auditor",
+           "detail": {"verdict": reviewed.audit, "ending": outcome.ending, "turns": outcome.turns,
+                      "attempt": task.attempts}}
+    save_result(env.paths, config, result, end)  # before audit_end: a review in the trail as ended never reruns
+    env.trail.record(**end)
     announce_blockers(callbacks)
     emit("audit_end", task_id=task.id, verdict=reviewed.audit)
-    errors = toolbox.errors + ([outcome.error] if outcome.error else [])
-    return {"tasks": [reviewed], "callbacks": callbacks, "errors": errors,
-            "usage": [outcome.usage] if outcome.usage else []}
+    return result

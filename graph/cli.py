@@ -1,7 +1,8 @@
 """The buildcrew command line: run, resume, report, export, events, graph, runs.
 
 Exit codes: 0 PASS, 1 FAIL, 2 bad usage or configuration (one line naming the flag or value),
-3 an unexpected internal error, 130 interrupted. ``--verbose`` adds tracebacks and every tool call.
+3 an unexpected internal error, 5 paused waiting for an approval, 130 interrupted.
+``--verbose`` adds tracebacks and every tool call.
 """
 
 from __future__ import annotations
@@ -52,6 +53,19 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         metavar="CMD",
         help="command final verification runs in the workspace ('' for none; default: the scenario's)",
     )
+    durable = parser.add_argument_group("checkpoints and approvals")
+    durable.add_argument(
+        "--checkpointer",
+        metavar="SPEC",
+        help="where checkpoints live: sqlite (default, in the run folder) or postgresql://user@host:port/db "
+        "(the password from PGPASSWORD; run.json keeps the URL without it)",
+    )
+    durable.add_argument(
+        "--approve",
+        action="append",
+        metavar="STEP",
+        help="wait for a person's approval of: plan, remediation (repeatable or comma-separated)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("goal", nargs="?", metavar="GOAL", help="what to build (optional with the scripted model)")
     resume = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
     resume.add_argument("run", metavar="RUN", help="run folder or run id")
+    resume.add_argument(
+        "--decision",
+        metavar="ANSWER",
+        help="answer the approval the run waits for: approve, 'reject:REASON' or (a plan) edit:PLAN.json",
+    )
     for command in (run, resume):
         add_run_options(command)
     report = sub.add_parser("report", help="print a run's report (exit 0 PASS, 1 FAIL)")

@@ -6,16 +6,14 @@ Numbers are validated by RunContext itself; its errors are restated here with th
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 from graph.context import RunContext
 from graph.progress import err, out
-from graph.runs import Run, context_from_settings, create_run, find_run, run_lock
+from graph.runs import Run, context_from_settings, create_run, find_run
 from state.errors import ConfigError
 
 LIMIT_FLAGS = {  # flag -> (RunContext field, help)
@@ -28,6 +26,7 @@ FIELD_FLAGS = {field: flag for flag, (field, _) in LIMIT_FLAGS.items()} | {
     "verify_depth": "--verify-depth",
     "verify_command": "--verify-command",
     "scenario": "--scenario",
+    "approve": "--approve",
 }
 DEMO_NOTICE = "no model configured: running the bundled demo scenario on the offline scripted model"
 
@@ -50,7 +49,16 @@ def context_overrides(args: argparse.Namespace) -> dict[str, Any]:
     values["verify_depth"] = args.verify_depth
     values["verify_command"] = args.verify_command
     values["scenario"] = str(Path(args.scenario).resolve()) if args.scenario else None
+    values["approve"] = approve_flag(args.approve)
     return values
+
+
+def approve_flag(given: list[str] | None) -> list[str] | None:
+    """``--approve plan --approve remediation`` or ``--approve plan,remediation``; None when not given."""
+    if given is None:
+        return None
+    steps = [part.strip().lower() for value in given for part in value.split(",") if part.strip()]
+    return list(dict.fromkeys(steps))
 
 
 def checked(build: Any, args: argparse.Namespace) -> RunContext:
@@ -79,8 +87,11 @@ def load_scenario_flag(path: str | None) -> Any:
 
 # -- run and resume ----------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
+    from graph.checkpointers import probe, stored_spec
+    from graph.cli_drive import drive
     from graph.openai_models import model_settings
 
+    probe(args.checkpointer)  # a bad or unreachable --checkpointer is refused before a run folder exists
     settings = model_settings(args)
     overrides = context_overrides(args)
     context = checked(lambda: RunContext(**{k: v for k, v in overrides.items() if v is not None}), args)
@@ -90,15 +101,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         goal = goal or scenario.goal
     elif not goal:
         raise ConfigError("GOAL is required when a model is configured (only the scripted model has its own goal)")
-    run = create_run(args.runs_dir, goal=goal, context=context, models=settings, scenario=overrides["scenario"])
+    run = create_run(args.runs_dir, goal=goal, context=context, models=settings, scenario=overrides["scenario"],
+                     checkpointer=stored_spec(args.checkpointer))
     out(f"buildcrew: run folder {run.path}")
     out(f"buildcrew: {_model_notice(settings, args.scenario)}")
     out(f"buildcrew: goal: {goal}")
     context = dataclasses.replace(context, run_dir=str(run.path), run_id=run.run_id)
-    return drive(run, settings, context, {"goal": goal}, args)
+    return drive(run, settings, context, {"goal": goal}, args, spec=args.checkpointer)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    from graph.checkpointers import checkpointer_kind, resume_spec
+    from graph.cli_drive import drive
+
+    checkpointer_kind(args.checkpointer)
     run = find_run(args.run, args.runs_dir)
     if not run.settings:
         raise ConfigError(f"run {args.run!r} has no run.json, so it cannot be resumed")
@@ -108,9 +124,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
     context = checked(
         lambda: context_from_settings(stored.get("context") or {}, run.path, run.run_id, **overrides), args
     )
+    spec = resume_spec(stored.get("checkpointer"), args.checkpointer)
     out(f"buildcrew: resuming run folder {run.path}")
     out(f"buildcrew: {_model_notice(settings, context.scenario if settings is None else None)}")
-    return drive(run, settings, context, None, args)
+    return drive(run, settings, context, None, args, spec=spec, decision=args.decision)
 
 
 def _resume_models(stored: dict | None, args: argparse.Namespace) -> dict | None:
@@ -135,70 +152,6 @@ def _model_notice(settings: dict | None, scenario: str | None) -> str:
     return (
         f"models{base}: manager {settings['manager']}, developer {settings['developer']}, auditor {settings['auditor']}"
     )
-
-
-def drive(
-    run: Run, settings: dict | None, context: RunContext, graph_input: dict | None, args: argparse.Namespace
-) -> int:
-    """Stream the graph to its end with live progress, then print the summary; resume when no input is given."""
-    from graph.builder import build_graph
-    from graph.openai_models import build_models
-    from graph.progress import Console, Progress, TrailTail, summary_lines
-    from graph.runs import graph_config, open_checkpointer
-    from tools.audit import AuditTrail
-
-    models = build_models(settings)
-    roles = {"manager": models.manager, "developer": models.developer, "auditor": models.auditor} if models else {}
-    console = Console()
-    progress = Progress(console, verbose=args.verbose)
-    config = graph_config(run.run_id)
-    with run_lock(run), open_checkpointer(run.paths.checkpoints) as saver:
-        graph = build_graph(checkpointer=saver, **roles)
-        if graph_input is None:
-            state = graph.get_state(config)
-            # Finished = nothing left to run. `next` alone is not enough: it omits tasks whose writes were saved
-            # but not yet applied (a step whose branches all finished as the process was interrupted).
-            if state.values and not state.next and not state.tasks:
-                out(f"buildcrew: run {run.run_id} had already finished; its report:")
-                return print_report(run, as_json=False)
-            progress.seed(state.values)
-            AuditTrail(run.paths.events, run.run_id).record(
-                "resume",
-                role="system",
-                detail={
-                    "checkpoint_id": (state.config.get("configurable") or {}).get("checkpoint_id"),
-                    "next": list(state.next),
-                    "pid": os.getpid(),
-                },
-            )
-            graph_input = None if state.values else {"goal": run.settings.get("goal", "")}  # none saved: restart
-        run.update(status="running", pid=os.getpid(), verdict=None)
-        tail = TrailTail(run.paths.events, console) if args.verbose else contextlib.nullcontext()
-        try:
-            with tail:
-                for mode, chunk in graph.stream(
-                    graph_input, config, context=context, stream_mode=["updates", "custom"]
-                ):
-                    progress.handle(mode, chunk)
-        except KeyboardInterrupt:
-            progress.finish()
-            run.update(status="interrupted")
-            err(f"buildcrew: interrupted; continue with: buildcrew resume {run.path}")
-            return 130
-        except BaseException as exc:
-            run.update(status="crashed", error=f"{type(exc).__name__}: {exc}")
-            raise
-        progress.finish()
-        report = graph.get_state(config).values.get("report")
-    doc = run.report()
-    if report is None or doc is None:
-        run.update(status="crashed", error="the graph ended without a report")
-        err("buildcrew: internal error: the run ended without a report")
-        return 3
-    run.update(status="finished", verdict=report.verdict)
-    for line in summary_lines(doc, run.paths.report_md):
-        out(line)
-    return 0 if report.verdict == "PASS" else 1
 
 
 def print_report(run: Run, *, as_json: bool) -> int:

@@ -9,6 +9,7 @@ from langgraph.runtime import Runtime
 
 from graph.agent_loop import AgentOutcome, run_agent
 from graph.context import RunContext
+from graph.durable import replay_end, save_result, saved_result
 from graph.env import NodeEnv, announce_blockers, emit, node_env
 from graph.models import RoleModels
 from graph.prompts import AUDITOR, DEVELOPER, task_prompt
@@ -24,6 +25,13 @@ def develop(item: WorkItem, runtime: Runtime[RunContext], config: RunnableConfig
     task = item["task"]
     attempt = task.attempts + 1
     env = node_env(runtime, config, default_models)
+    if (saved := saved_result(env.paths, config)) is not None:  # finished before a crash: not run again
+        replay_end(env.trail, saved, {"attempt": attempt})
+        env.trail.record("result_reused", task_id=task.id, role=task.role, detail={"node": "develop",
+                                                                                   "attempt": attempt})
+        emit("task_end", task_id=task.id, status=saved["result"]["tasks"][0].status,
+             files=len(saved["result"]["tasks"][0].files_created))
+        return saved["result"]
     toolbox = env.toolbox(task.id, task.role, attempt)
     env.trail.record("task_start", task_id=task.id, role=task.role, detail={"attempt": attempt})
     emit("task_start", task_id=task.id, role=task.role, attempt=attempt)
@@ -49,18 +57,22 @@ def develop(item: WorkItem, runtime: Runtime[RunContext], config: RunnableConfig
     done = task.model_copy(update={
         "status": status, "attempts": attempt,
         "audit": "pending" if status == "done" and task.role == "developer" else "none",
-        "files_created": sorted(set(task.files_created) | set(toolbox.files)),
+        "files_created": sorted((set(task.files_created) | {p for p, r in toolbox.files.items() if r.live})
+                                - {p for p, r in toolbox.files.items() if not r.live}),
         "file_count": len(env.workspace.list()),
         "error": outcome.detail or None if status != "done" else None,
     })
-    env.trail.record("task_end", ok=status == "done", task_id=task.id, role=task.role,
-                     detail={"status": status, "ending": outcome.ending, "turns": outcome.turns,
-                             "files_created": done.files_created, "file_count": done.file_count})
+    errors = toolbox.errors + ([outcome.error] if outcome.error else [])
+    result = {"tasks": [done], "files_created": list(toolbox.files.values()), "callbacks": callbacks,
+              "errors": errors, "usage": [outcome.usage] if outcome.usage else []}
+    end = {"op": "task_end", "ok": status == "done", "task_id": task.id, "role": task.role,
+           "detail": {"status": status, "ending": outcome.ending, "turns": outcome.turns, "attempt": attempt,
+                      "files_created": done.files_created, "file_count": done.file_count}}
+    save_result(env.paths, config, result, end)  # before task_end, so a task in the trail as ended never reruns
+    env.trail.record(**end)
     announce_blockers(callbacks)
     emit("task_end", task_id=task.id, status=status, files=len(done.files_created))
-    errors = toolbox.errors + ([outcome.error] if outcome.error else [])
-    return {"tasks": [done], "files_created": list(toolbox.files.values()), "callbacks": callbacks,
-            "errors": errors, "usage": [outcome.usage] if outcome.usage else []}
+    return result
 
 
 def _status(outcome: AgentOutcome, callbacks: list[Callback], task: Task) -> str:

@@ -1,7 +1,8 @@
 """Run folders: create one, find one by id or path, list them, keep their settings file and checkpoints.
 
-A run folder holds ``run.json`` (the settings ``resume`` rebuilds the run from; never an API key), the
-workspace, the audit trail, the SQLite checkpoints, full command outputs and the reports.
+A run folder holds ``run.json`` (the settings ``resume`` rebuilds the run from; never an API key or a password),
+the workspace, the audit trail, the SQLite checkpoints (unless they live in PostgreSQL), full command outputs
+and the reports.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ import fcntl
 import json
 import os
 import secrets
-import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from graph.checkpointers import open_sqlite
 from graph.context import RunContext, RunPaths
 from state.errors import ConfigError
 
@@ -105,6 +106,7 @@ def create_run(
     context: RunContext,
     models: dict[str, Any] | None,
     scenario: str | None,
+    checkpointer: str | None = None,
 ) -> Run:
     """Make the folder and write run.json before anything runs, so even an early crash leaves a resumable run."""
     root = Path(runs_dir).resolve()
@@ -132,6 +134,7 @@ def create_run(
         "models": models,
         "offline": models is None,
         "scenario": scenario,
+        "checkpointer": checkpointer,
         "context": context_settings(context),
     }
     run = Run(path=path, settings=settings)
@@ -195,16 +198,9 @@ def run_lock(run: Run) -> Iterator[None]:
         os.close(fd)
 
 
-@contextlib.contextmanager
-def open_checkpointer(path: Path) -> Iterator[SqliteSaver]:
-    """The run's SQLite checkpointer, shared safely by the graph's worker threads."""
-    conn = sqlite3.connect(str(path), check_same_thread=False)
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA busy_timeout=5000")
-        yield SqliteSaver(conn)
-    finally:
-        conn.close()
+def open_checkpointer(path: Path) -> contextlib.AbstractContextManager[BaseCheckpointSaver]:
+    """A SQLite checkpointer at ``path`` (``graph.checkpointers.open_checkpointer`` also opens PostgreSQL)."""
+    return open_sqlite(Path(path))
 
 
 def graph_config(run_id: str) -> dict[str, Any]:

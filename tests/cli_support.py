@@ -19,11 +19,16 @@ def cli_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
 
 
-def buildcrew(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def buildcrew(
+    cwd: Path, *args: str, timeout: float = 120, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI to its end; ``input`` is its standard input (default: none, i.e. at end of input)."""
     return subprocess.run(
         [sys.executable, "-m", "graph.cli", *args],
         cwd=cwd,
         env=cli_env(),
+        input=input,
+        stdin=subprocess.DEVNULL if input is None else None,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -36,6 +41,7 @@ def start_buildcrew(cwd: Path, *args: str) -> subprocess.Popen[str]:
         [sys.executable, "-m", "graph.cli", *args],
         cwd=cwd,
         env=cli_env(),
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
@@ -92,7 +93,7 @@ def test_the_run_stops_before_the_recursion_limit_and_still_verifies(run_scenari
     scn = scenario(manager={"plan": [plan_turn(*tasks)]}, developer=developer)
     run = run_scenario(scn)
     assert run.report.verdict == "PASS", "with room to finish, the chain of 12 tasks passes"
-    config = {"configurable": {"thread_id": "short"}, "recursion_limit": 12}
+    config = {"configurable": {"thread_id": f"short-{uuid.uuid4().hex}"}, "recursion_limit": 12}
     state = run.graph.invoke({"goal": "g"}, config, context=RunContext(run_dir=str(run.run_dir.parent / "short")))
     assert state["stop_reason"] == "step limit reached"
     assert state["report"].verdict == "FAIL"
@@ -124,8 +125,8 @@ def test_no_recursion_limit_ends_a_run_with_a_recursion_error(run_scenario, tmp_
                               "T1.r1": [turn("", write("a.txt", "a")), turn("done")]})
     run = run_scenario(scn)
     for limit in range(5, 24):
-        state = run.graph.invoke({"goal": "g"}, {"configurable": {"thread_id": f"l{limit}"}, "recursion_limit": limit},
-                                 context=RunContext(run_dir=str(tmp_path / f"l{limit}")))
+        config = {"configurable": {"thread_id": f"l{limit}-{uuid.uuid4().hex}"}, "recursion_limit": limit}
+        state = run.graph.invoke({"goal": "g"}, config, context=RunContext(run_dir=str(tmp_path / f"l{limit}")))
         assert state["report"].verdict in ("PASS", "FAIL")
 
 
