@@ -64,10 +64,10 @@ product code; both are fixed, and the table above is a run after the fixes.
 
 | figure | before the fixes | after |
 |---|---|---|
-| 1. speed-up, c = 1 -> 8 | 3.73x | 6.55x |
-| 1. makespan / bound at c = 8 | 1.93x | 1.10x |
-| 4. checkpoint KB per task at 10 / 100 / 300 tasks | 26.8 / 63.4 / 158 | 15.2 / 10.6 / 10.7 |
-| 4. growth exponent, 100 -> 300 tasks | 1.83 (quadratic) | 1.01 (linear) |
+| 1. speed-up, c = 1 -> 8 | 3.73x | 6.48x |
+| 1. makespan / bound at c = 8 | 1.93x | 1.11x |
+| 4. checkpoint KB per task at 10 / 100 / 300 tasks | 26.8 / 63.4 / 158 | 15.6 / 11.0 / 11.3 |
+| 4. growth exponent, 100 -> 300 tasks | 1.83 (quadratic) | 1.03 (linear) |
 
 ### Figure 1: LangGraph's default thread pool had 6 threads here
 
@@ -96,7 +96,7 @@ per task at 300 tasks with the first part alone, and 106 KB with the second alon
 
 ### Figures met, and the costs behind them
 
-- **Overhead (figure 2), about 1x the bare loop** (0.97x before the fixes, 1.15x in the run above; the
+- **Overhead (figure 2), about 1x the bare loop** (0.97x before the fixes, 1.00x in the run above; the
   machine is noisy). buildcrew runs an agent's whole tool loop inside one node, so at c = 1 it takes 4
   supersteps per task (`schedule`, `develop`, `schedule`, `audit`) however many tool turns there are; the
   bare loop takes one per model call and one per tool call. buildcrew spends what this saves on its audit
@@ -104,5 +104,5 @@ per task at 300 tasks with the first part alone, and 106 KB with the second alon
   for every agent run (4-5 ms each). Caching those schemas is an optional improvement.
 - **Prompt growth (figure 3), 1.00x.** A developer sees only its own task (`graph/prompts.py`
   `task_prompt`): 4478 characters in both projects, 821 of messages and 3657 of tool schemas.
-- **Memory (figure 5), about 96-101 MB at 300 tasks**, against 79 MB after imports.
+- **Memory (figure 5), about 97-101 MB at 300 tasks**, against 79 MB after imports.
 """

@@ -26,12 +26,17 @@ from state.errors import ConfigError, ReplayMismatch
 Key = tuple[str, str, int]
 
 
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
 class Cassette:
     """An append-only JSONL file of exchanges; each line is flushed and fsynced as it is written."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
+        with _locks_guard:  # one lock per file, however many Cassette objects parallel branches make
+            self._lock = _locks.setdefault(str(self.path.absolute()), threading.Lock())
 
     def append(self, key: Key, model: str, messages: Sequence[BaseMessage], tools: list[str],
                response: AIMessage) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,11 @@ FIELD_FLAGS = {field: flag for flag, (field, _) in LIMIT_FLAGS.items()} | {
     "verify_command": "--verify-command",
     "scenario": "--scenario",
     "approve": "--approve",
+    "max_tokens": "--max-tokens",
+    "max_cost": "--max-cost",
+    "prices": "--prices",
+    "record": "--record",
+    "replay": "--replay",
 }
 DEMO_NOTICE = "no model configured: running the bundled demo scenario on the offline scripted model"
 
@@ -50,7 +56,31 @@ def context_overrides(args: argparse.Namespace) -> dict[str, Any]:
     values["verify_command"] = args.verify_command
     values["scenario"] = str(Path(args.scenario).resolve()) if args.scenario else None
     values["approve"] = approve_flag(args.approve)
+    values["max_tokens"] = None if args.max_tokens is None else _number(args.max_tokens)
+    values["max_cost"] = None if args.max_cost is None else _decimal(args.max_cost, "--max-cost")
+    values["prices"] = None if args.prices is None else _price_file(args.prices)
+    values["record"] = str(Path(args.record).resolve()) if args.record else None
+    values["replay"] = str(Path(args.replay).resolve()) if args.replay else None
     return values
+
+
+def _decimal(raw: str, flag: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{flag} must be a number, got {raw!r}") from None
+
+
+def _price_file(path: str) -> dict:
+    try:
+        table = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"--prices: cannot read {path!r}: {exc.strerror or exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--prices: {path!r} is not valid JSON: {exc}") from exc
+    if not isinstance(table, dict):
+        raise ConfigError(f"--prices: {path!r} must hold a JSON object of model name -> prices")
+    return table
 
 
 def approve_flag(given: list[str] | None) -> list[str] | None:
@@ -105,6 +135,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                      checkpointer=stored_spec(args.checkpointer))
     out(f"buildcrew: run folder {run.path}")
     out(f"buildcrew: {_model_notice(settings, args.scenario)}")
+    if context.replay:
+        out(f"buildcrew: replaying every model answer from {context.replay} (offline)")
+    if context.record:
+        out(f"buildcrew: recording every model exchange to {context.record}")
     out(f"buildcrew: goal: {goal}")
     context = dataclasses.replace(context, run_dir=str(run.path), run_id=run.run_id)
     return drive(run, settings, context, {"goal": goal}, args, spec=args.checkpointer)

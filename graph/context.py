@@ -51,6 +51,10 @@ class RunContext:
     """Price table: model name (or "*") -> {"input": $ per million tokens, "output": $ per million tokens}."""
     approve: list[str] = field(default_factory=list)
     """Steps a person must approve before they take effect: "plan", "remediation"."""
+    record: str | None = None
+    """Cassette (JSONL) to which every model exchange is appended."""
+    replay: str | None = None
+    """Cassette whose recorded answers replace the models, offline, keyed by role, task and turn."""
     scenario: str | None = None
     """Scenario file for the offline scripted model, used when no real model is configured."""
     models: Any = field(default=None, repr=False)
@@ -77,15 +81,20 @@ class RunContext:
         if self.max_cost is not None and not (isinstance(self.max_cost, int | float) and self.max_cost > 0):
             raise ConfigError(f"max_cost must be a number > 0, got {self.max_cost!r}")
         if self.max_cost is not None and not self.prices:
-            raise ConfigError("max_cost needs a price table (prices) to count the cost")
+            raise ConfigError("max_cost needs a price table (--prices FILE.json) to count the cost")
         self.price_table()
+        if self.record and self.replay:
+            raise ConfigError("record and replay cannot be combined: a replay would record itself")
+        if self.replay and not Path(self.replay).is_file():
+            raise ConfigError(f"replay names no cassette file: {self.replay!r}")
 
     def price_table(self) -> dict[str, Price]:
         """The validated price table."""
         try:
             return {name: Price.model_validate(price) for name, price in (self.prices or {}).items()}
         except ValidationError as exc:
-            raise ConfigError(f"prices: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}") from exc
+            problem = exc.errors()[0]
+            raise ConfigError(f"prices has a bad entry at {problem['loc']}: {problem['msg']}") from exc
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from graph.env import NodeEnv, announce_blockers, emit, node_env
 from graph.models import RoleModels
 from graph.prompts import AUDITOR, DEVELOPER, task_prompt
 from graph.work_item import WorkItem
-from state.errors import ReplayMismatch, ToolInputError
+from state.errors import BuildcrewError, ReplayMismatch
 from state.models import Callback, Task, ToolError
 from tools.agent_tools import READ_ONLY_TOOLS
 
@@ -59,7 +59,7 @@ def develop(item: WorkItem, runtime: Runtime[RunContext], config: RunnableConfig
         "audit": "pending" if status == "done" and task.role == "developer" else "none",
         "files_created": sorted((set(task.files_created) | {p for p, r in toolbox.files.items() if r.live})
                                 - {p for p, r in toolbox.files.items() if not r.live}),
-        "file_count": len(env.workspace.list()),
+        "file_count": _file_count(env),
         "error": outcome.detail or None if status != "done" else None,
     })
     errors = toolbox.errors + ([outcome.error] if outcome.error else [])
@@ -105,7 +105,16 @@ def _missing_deliverables(env: NodeEnv, task: Task, attempt: int) -> list[Callba
 
 
 def _stat(env: NodeEnv, path: str) -> object | None:
+    """The file's info, or None when it is missing or cannot be reached (an agent may wreck the workspace)."""
     try:
         return env.workspace.stat(path)
-    except ToolInputError:
+    except (BuildcrewError, OSError):
         return None
+
+
+def _file_count(env: NodeEnv) -> int:
+    """Files in the workspace now; -1 when it cannot be listed (the deliverable checks report why)."""
+    try:
+        return len(env.workspace.list())
+    except (BuildcrewError, OSError):
+        return -1

@@ -15,11 +15,11 @@ from graph.chains import chain, chain_state
 from graph.context import RunContext
 from graph.env import NodeEnv, announce_blockers, emit, node_env
 from graph.metrics import compute_metrics
-from graph.models import RoleModels
+from graph.models import RoleModels, unwrap
 from graph.prompts import FINAL_REVIEW
 from graph.report import build_report, write_report
 from graph.scripted import ScriptedChatModel
-from state.errors import ToolInputError
+from state.errors import BuildcrewError, ToolInputError
 from state.models import Callback, ChecklistItem, FileRecord, ModelUsage, ToolError, VerificationReport
 from state.team_state import TeamState
 from tools.agent_tools import READ_ONLY_TOOLS
@@ -94,7 +94,7 @@ def final_verify(state: TeamState, runtime: Runtime[RunContext], config: Runnabl
 def _exists(env: NodeEnv, path: str) -> bool:
     try:
         return env.workspace.stat(path) is not None
-    except ToolInputError:
+    except (BuildcrewError, OSError):
         return False
 
 
@@ -106,7 +106,7 @@ def _check_files(env: NodeEnv, files: dict[str, FileRecord], passes: int, new: l
     for record in files.values():
         try:
             info = env.workspace.stat(record.path)
-        except ToolInputError:
+        except (BuildcrewError, OSError):
             info = None
         if info is not None and info.sha256 == record.sha256:
             intact.add(record.path)
@@ -168,7 +168,7 @@ def _check_tasks(state: TeamState, context: RunContext, checklist: list[Checklis
 def _verify_command(env: NodeEnv) -> str | None:
     if env.context.verify_command is not None:
         return env.context.verify_command or None
-    model = env.models.developer
+    model = unwrap(env.models.developer)
     return model.scenario.verify_command if isinstance(model, ScriptedChatModel) else None
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
 
+from graph.cassette import Cassette, RecordingModel, ReplayChatModel
 from graph.context import RunContext
 from graph.scripted import ScriptedChatModel, load_scenario
 from state.errors import ConfigError
@@ -50,9 +52,32 @@ def scripted_models(scenario: str | None) -> RoleModels:
 
 
 def resolve_models(default: RoleModels | None, context: RunContext) -> RoleModels:
-    """The run's models: the context's override, else build_graph's, else the scripted scenario."""
-    if isinstance(context.models, RoleModels):
-        return context.models
-    if default is not None:
-        return default
-    return scripted_models(context.scenario)
+    """The run's models: a replay cassette, else the context's override, else build_graph's, else the scripted
+    scenario; wrapped to record every exchange when the run records."""
+    if context.replay:
+        models = replay_models(context.replay)
+    elif isinstance(context.models, RoleModels):
+        models = context.models
+    else:
+        models = default if default is not None else scripted_models(context.scenario)
+    if context.record:
+        cassette = Cassette(context.record)
+        models = RoleModels(**{role: RecordingModel(models.for_role(role), cassette)  # type: ignore[arg-type]
+                               for role in ("manager", "developer", "auditor")})
+    return models
+
+
+@functools.lru_cache(maxsize=8)
+def _replay_model(path: str, mtime_ns: int) -> ReplayChatModel:
+    return ReplayChatModel.from_file(path)
+
+
+def replay_models(path: str) -> RoleModels:
+    """Every role answered from one cassette (loaded once per file version)."""
+    model = _replay_model(path, os.stat(path).st_mtime_ns)
+    return RoleModels(manager=model, developer=model, auditor=model)
+
+
+def unwrap(model: object) -> object:
+    """The model a recording wrapper records, or the model itself."""
+    return getattr(model, "inner", model)

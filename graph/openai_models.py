@@ -16,6 +16,8 @@ DEFAULT_MODEL = "gpt-4o-mini"
 """The model used when OPENAI_API_KEY is set but no model is named."""
 MODEL_MAX_RETRIES = 3
 """Retries the OpenAI client makes on rate limits and server errors before a call counts as failed."""
+MODEL_TIMEOUT_S = 120.0
+"""Seconds one model request may take before the client gives up on it (and retries, within max_retries)."""
 ROLES = ("manager", "developer", "auditor")
 MODEL_FLAGS = ("model", "manager_model", "developer_model", "auditor_model", "base_url")
 
@@ -48,9 +50,30 @@ def model_settings(args: Any) -> dict[str, str | None] | None:
         if not name and base_url:
             raise ConfigError(f"--base-url needs --model (or --{role}-model): the name of a model the server serves")
         roles[role] = name or DEFAULT_MODEL
-    settings = {**roles, "base_url": base_url}
+    settings = {**roles, "base_url": base_url, **client_settings(args)}
     flag = next((f"--{name.replace('_', '-')} {flags[name]}" for name in MODEL_FLAGS[:4] if flags[name]), "--model")
     check_key(settings, flag)
+    return settings
+
+
+def client_settings(args: Any) -> dict[str, float | int]:
+    """The OpenAI client's retry and timeout flags, validated; only those given."""
+    settings: dict[str, float | int] = {}
+    raw_retries, raw_timeout = getattr(args, "max_retries", None), getattr(args, "request_timeout", None)
+    if raw_retries is not None:
+        try:
+            settings["max_retries"] = int(str(raw_retries).strip())
+        except ValueError:
+            settings["max_retries"] = -1
+        if settings["max_retries"] < 0:
+            raise ConfigError(f"--max-retries must be a whole number >= 0, got {raw_retries!r}")
+    if raw_timeout is not None:
+        try:
+            settings["timeout"] = float(raw_timeout)
+        except ValueError:
+            settings["timeout"] = 0.0
+        if not settings["timeout"] > 0:
+            raise ConfigError(f"--request-timeout must be a number of seconds > 0, got {raw_timeout!r}")
     return settings
 
 
@@ -75,7 +98,9 @@ def build_models(settings: dict[str, str | None] | None) -> RoleModels | None:
     for role in ROLES:
         name = str(settings[role])
         if name not in cache:
-            cache[name] = ChatOpenAI(model=name, base_url=base_url, api_key=key, max_retries=MODEL_MAX_RETRIES)
+            cache[name] = ChatOpenAI(model=name, base_url=base_url, api_key=key,
+                                     max_retries=int(settings.get("max_retries", MODEL_MAX_RETRIES)),  # type: ignore[arg-type]
+                                     timeout=float(settings.get("timeout", MODEL_TIMEOUT_S)))  # type: ignore[arg-type]
     return RoleModels(**{role: cache[str(settings[role])] for role in ROLES})
 
 

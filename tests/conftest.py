@@ -60,7 +60,7 @@ def write(path: str, content: str) -> tuple[str, dict]:
 
 
 def scenario(**parts: Any) -> Scenario:
-    base = {"name": "test", "goal": "test goal", "auditor": {"*": [turn("No defects.")]}}
+    base = {"name": "test", "goal": "test goal", "auditor": {"*": [turn("", ("list_files", {})), turn("No defects.")]}}
     return Scenario.model_validate({**base, **parts})
 
 

@@ -93,6 +93,7 @@ def test_twenty_runs_at_once_on_one_database_keep_to_themselves(tmp_path: Path, 
             assert state["goal"] == f"goal of run {number}"
             assert list(state["tasks"]) == [f"R{number}"]
             assert list(state["files_created"]) == [f"own-{number}.txt"]
-            assert [c.task_id for c in state.get("callbacks") or []] == ([] if passes else [f"R{number}"])
+            blockers = [c.task_id for c in state.get("callbacks") or [] if c.severity == "blocker"]
+            assert blockers == ([] if passes else [f"R{number}"])
             saver.delete_thread(run_dir.name)
     print(f"{RUNS_AT_ONCE} runs at once on PostgreSQL: {elapsed:.1f} s")  # noqa: T201 - shown with -s

@@ -87,10 +87,10 @@ def test_tool_calls_over_the_wire_run_to_pass(server: FakeOpenAI, tmp_path: Path
     assert (run.workspace / "a.txt").read_text() == "alpha\n"
     assert (run.workspace / "pkg/b.txt").read_text() == "beta\n"
     calls = server.calls
-    # plan, two developer turns per task, one auditor turn per task
+    # plan, two developer turns per task, two auditor turns (list the files, then answer) per task
     assert sorted((c.role, c.key, c.turn) for c in calls) == sorted(
         [("manager", "plan", 1)] + [("developer", t, n) for t in "AB" for n in (1, 2)]
-        + [("auditor", t, 1) for t in "AB"])
+        + [("auditor", t, n) for t in "AB" for n in (1, 2)])
     assert all(c.outcome == "answered" and c.stream is streaming for c in calls)
     if streaming:
         assert all(c.body.get("stream_options") == {"include_usage": True} for c in calls)
@@ -151,7 +151,7 @@ def test_a_server_error_is_retried_by_the_client(server: FakeOpenAI, tmp_path: P
     run = play(server, scenario(manager=TWO_TASKS, developer=TWO_DEVELOPERS), tmp_path, max_retries=2)
     assert run.report.verdict == "PASS", run.report.reason
     assert [c.outcome for c in server.calls_for("developer", "B", 2)] == ["error 500", "answered"]
-    assert len(server.calls) == 8, "the 7 calls of the run, one of them made twice"
+    assert len(server.calls) == 10, "the 9 calls of the run, one of them made twice"
 
 
 def test_a_bad_api_key_fails_its_task_at_once_and_the_run_reports_it(server: FakeOpenAI, tmp_path: Path) -> None:
@@ -275,7 +275,7 @@ def test_requests_are_bounded_by_the_client_retries_alone(server: FakeOpenAI, tm
     assert len({(c.role, c.key, c.turn) for c in failing}) == 1, "one model call failed"
     assert len(failing) == 3, "max_retries=2: one model call is exactly three requests"
     # the plan fails (3 requests) and nothing else runs; or: plan 1 + A 3 + B 2 + B's review 1
-    assert len(server.calls) == (3 if where == "plan" else 7)
+    assert len(server.calls) == (3 if where == "plan" else 8)
     assert run.report.verdict == "FAIL"
     if where == "plan":
         assert run.state["plan_status"] == "invalid"
