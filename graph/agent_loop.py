@@ -77,18 +77,24 @@ def add_usage(usage: ModelUsage, message: AIMessage, meter: BudgetMeter | None =
     meta = message.usage_metadata or {}
     if meter is not None:
         meter.charge(usage.model, int(meta.get("input_tokens") or 0), int(meta.get("output_tokens") or 0))
-    return usage.model_copy(update={
-        "calls": usage.calls + 1,
-        "input_tokens": usage.input_tokens + int(meta.get("input_tokens") or 0),
-        "output_tokens": usage.output_tokens + int(meta.get("output_tokens") or 0),
-    })
+    return usage.model_copy(
+        update={
+            "calls": usage.calls + 1,
+            "input_tokens": usage.input_tokens + int(meta.get("input_tokens") or 0),
+            "output_tokens": usage.output_tokens + int(meta.get("output_tokens") or 0),
+        }
+    )
 
 
 def model_error(exc: BaseException, *, role: str, task_id: str, calls_made: list[str]) -> ToolError:
     """A model API failure kept whole, with the tool calls that led to it."""
     return ToolError(
-        tool="model", error_type=type(exc).__name__, message=str(exc) or repr(exc),
-        traceback="".join(traceback.format_exception(exc)), task_id=task_id, role=role,  # type: ignore[arg-type]
+        tool="model",
+        error_type=type(exc).__name__,
+        message=str(exc) or repr(exc),
+        traceback="".join(traceback.format_exception(exc)),
+        task_id=task_id,
+        role=role,  # type: ignore[arg-type]
         tool_calls_made=list(calls_made),
     )
 
@@ -126,29 +132,39 @@ def run_agent(
         except Exception as exc:  # noqa: BLE001 - any model failure ends this agent, recorded whole
             logger.warning("model call failed for %s %s turn %d: %s", role, task_id, turn, exc)
             error = model_error(exc, role=role, task_id=toolbox.task_id, calls_made=toolbox.calls_made)
-            return AgentOutcome("model_error", turn, usage=usage, error=error, detail=f"{type(exc).__name__}: {exc}",
-                                messages=messages)
+            return AgentOutcome(
+                "model_error", turn, usage=usage, error=error, detail=f"{type(exc).__name__}: {exc}", messages=messages
+            )
         if not isinstance(reply, AIMessage):
             reply = AIMessage(content=str(getattr(reply, "content", reply)))
         reply = with_call_ids(reply, turn)
         usage = add_usage(usage, reply, meter)
         messages.append(reply)
         if submit is not None and (done := next((c for c in reply.tool_calls if c["name"] == submit.__name__), None)):
-            return AgentOutcome("answered", turn, final_text=str(reply.content), usage=usage, messages=messages,
-                                submitted=done["args"])
+            return AgentOutcome(
+                "answered", turn, final_text=str(reply.content), usage=usage, messages=messages, submitted=done["args"]
+            )
         if not reply.tool_calls and not reply.invalid_tool_calls:
             return AgentOutcome("answered", turn, final_text=str(reply.content), usage=usage, messages=messages)
         replies = toolbox.execute(reply, tools)
         messages.extend(replies)
-        recent.extend(_signature(call, reply_msg.status) for call, reply_msg in
-                      zip(reply.tool_calls + reply.invalid_tool_calls, replies, strict=False))
+        recent.extend(
+            _signature(call, reply_msg.status)
+            for call, reply_msg in zip(reply.tool_calls + reply.invalid_tool_calls, replies, strict=False)
+        )
         if _is_stuck(recent, loop_guard_repeats):
-            detail = (f"{role} on task {toolbox.task_id} repeated the same tool call {loop_guard_repeats} times in a "
-                      f"row: {recent[-1]}")
+            detail = (
+                f"{role} on task {toolbox.task_id} repeated the same tool call {loop_guard_repeats} times in a "
+                f"row: {recent[-1]}"
+            )
             return AgentOutcome("loop_detected", turn, usage=usage, detail=detail, messages=messages)
-    return AgentOutcome("max_turns", max_turns, usage=usage,
-                        detail=f"{role} on task {toolbox.task_id} used all {max_turns} turns without finishing",
-                        messages=messages)
+    return AgentOutcome(
+        "max_turns",
+        max_turns,
+        usage=usage,
+        detail=f"{role} on task {toolbox.task_id} used all {max_turns} turns without finishing",
+        messages=messages,
+    )
 
 
 def _signature(call: dict, status: str) -> str:

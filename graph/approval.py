@@ -63,8 +63,13 @@ def approve_plan(state: TeamState, runtime: Runtime[RunContext], config: Runnabl
             return {"tasks": tasks, "proposed_plan": None}
         decision = Decision(action="reject", reason="the edited plan is invalid: " + "; ".join(problems))
     if state.get("plan_rounds", 0) >= MAX_PLAN_REJECTIONS:
-        blocker = Callback(id="cb:plan:rejected", source="manager", severity="blocker", kind="plan_invalid",
-                           message=f"The user rejected the plan {state.get('plan_rounds')} times: {decision.reason}")
+        blocker = Callback(
+            id="cb:plan:rejected",
+            source="manager",
+            severity="blocker",
+            kind="plan_invalid",
+            message=f"The user rejected the plan {state.get('plan_rounds')} times: {decision.reason}",
+        )
         return {"plan_status": "invalid", "callbacks": [blocker]}
     emit("plan_rejected", reason=decision.reason)
     return {"plan_status": "rejected", "plan_feedback": decision.reason or "no reason given"}
@@ -83,8 +88,17 @@ def approve_remediation(state: TeamState, runtime: Runtime[RunContext], config: 
     if decision.action != "reject":
         return {}
     reason = decision.reason or "no reason given"
-    rejected: list[Task] = [t.model_copy(update={"status": "blocked", "error": f"remediation rejected: {reason}"})
-                            for t in fresh]
-    notes = [Callback(id=f"cb:{t.id}:user:rejected", source="manager", task_id=t.id, severity="warning",
-                      message=f"The user rejected remediation {t.id}: {reason}") for t in fresh]
+    rejected: list[Task] = [
+        t.model_copy(update={"status": "blocked", "error": f"remediation rejected: {reason}"}) for t in fresh
+    ]
+    notes = [
+        Callback(
+            id=f"cb:{t.id}:user:rejected",
+            source="manager",
+            task_id=t.id,
+            severity="warning",
+            message=f"The user rejected remediation {t.id}: {reason}",
+        )
+        for t in fresh
+    ]
     return {"tasks": rejected, "callbacks": notes}

@@ -70,8 +70,9 @@ _meters: dict[str, BudgetMeter] = {}
 _meters_lock = threading.Lock()
 
 
-def meter_for(run_id: str, max_tokens: int | None, max_cost: float | None,
-              prices: dict[str, Price] | None) -> BudgetMeter:
+def meter_for(
+    run_id: str, max_tokens: int | None, max_cost: float | None, prices: dict[str, Price] | None
+) -> BudgetMeter:
     """The run's shared meter; limits follow the latest settings (a resume may change them)."""
     with _meters_lock:
         meter = _meters.get(run_id)

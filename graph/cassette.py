@@ -38,14 +38,21 @@ class Cassette:
         with _locks_guard:  # one lock per file, however many Cassette objects parallel branches make
             self._lock = _locks.setdefault(str(self.path.absolute()), threading.Lock())
 
-    def append(self, key: Key, model: str, messages: Sequence[BaseMessage], tools: list[str],
-               response: AIMessage) -> None:
+    def append(
+        self, key: Key, model: str, messages: Sequence[BaseMessage], tools: list[str], response: AIMessage
+    ) -> None:
         role, task, turn = key
         last = messages[-1] if messages else None
         entry = {
-            "role": role, "task": task, "turn": turn, "model": model,
-            "request": {"messages": len(messages), "tools": tools,
-                        "last_message": {"type": last.type, "content": str(last.content)} if last else None},
+            "role": role,
+            "task": task,
+            "turn": turn,
+            "model": model,
+            "request": {
+                "messages": len(messages),
+                "tools": tools,
+                "last_message": {"type": last.type, "content": str(last.content)} if last else None,
+            },
             "response": message_to_dict(response),
             "usage": response.usage_metadata,
         }
@@ -123,12 +130,19 @@ class ReplayChatModel(BaseChatModel):
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable:
         return self.bind(tools=[convert_to_openai_tool(tool) for tool in tools], **kwargs)
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         key = _key(run_manager.metadata if run_manager else None)
         answer = self.answers.get(key)
         if answer is None:
             role, task, turn = key
-            raise ReplayMismatch(f"replay cassette {self.cassette_path!r} has no answer for {role} task {task!r} "
-                                 f"turn {turn}: the run diverged from the recording or the cassette ran out")
+            raise ReplayMismatch(
+                f"replay cassette {self.cassette_path!r} has no answer for {role} task {task!r} "
+                f"turn {turn}: the run diverged from the recording or the cassette ran out"
+            )
         return ChatResult(generations=[ChatGeneration(message=answer.model_copy())])

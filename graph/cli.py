@@ -40,19 +40,31 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     for role in ("manager", "developer", "auditor"):
         models.add_argument(f"--{role}-model", help=f"model name for the {role} (overrides --model)")
     models.add_argument("--scenario", metavar="FILE", help="play this scenario file on the offline scripted model")
-    models.add_argument("--request-timeout", metavar="SECONDS",
-                        help="seconds one model request may take before the client retries it (default 120)")
-    models.add_argument("--max-retries", metavar="N",
-                        help="retries of a transient model error (429, 5xx, timeout, connection) by the OpenAI client, "
-                        "honouring Retry-After (default 3); 400, 401 and 403 are never retried")
+    models.add_argument(
+        "--request-timeout",
+        metavar="SECONDS",
+        help="seconds one model request may take before the client retries it (default 120)",
+    )
+    models.add_argument(
+        "--max-retries",
+        metavar="N",
+        help="retries of a transient model error (429, 5xx, timeout, connection) by the OpenAI client, "
+        "honouring Retry-After (default 3); 400, 401 and 403 are never retried",
+    )
     models.add_argument("--record", metavar="FILE.jsonl", help="append every model exchange to this cassette")
-    models.add_argument("--replay", metavar="FILE.jsonl",
-                        help="answer every model call from this cassette, offline (by role, task and turn)")
+    models.add_argument(
+        "--replay",
+        metavar="FILE.jsonl",
+        help="answer every model call from this cassette, offline (by role, task and turn)",
+    )
     budgets = parser.add_argument_group("budgets (when one is spent no model call starts; the report says FAIL)")
     budgets.add_argument("--max-tokens", metavar="N", help="input + output tokens the whole run may spend")
     budgets.add_argument("--max-cost", metavar="USD", help="US dollars the whole run may spend (needs --prices)")
-    budgets.add_argument("--prices", metavar="FILE.json",
-                         help='price table: {"model name or *": {"input": $ per 1M tokens, "output": $ per 1M}}')
+    budgets.add_argument(
+        "--prices",
+        metavar="FILE.json",
+        help='price table: {"model name or *": {"input": $ per 1M tokens, "output": $ per 1M}}',
+    )
     limits = parser.add_argument_group("limits and verification")
     for flag, (_, text) in LIMIT_FLAGS.items():
         limits.add_argument(flag, metavar="N", help=text)

@@ -131,8 +131,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         goal = goal or scenario.goal
     elif not goal:
         raise ConfigError("GOAL is required when a model is configured (only the scripted model has its own goal)")
-    run = create_run(args.runs_dir, goal=goal, context=context, models=settings, scenario=overrides["scenario"],
-                     checkpointer=stored_spec(args.checkpointer))
+    run = create_run(
+        args.runs_dir,
+        goal=goal,
+        context=context,
+        models=settings,
+        scenario=overrides["scenario"],
+        checkpointer=stored_spec(args.checkpointer),
+    )
     out(f"buildcrew: run folder {run.path}")
     out(f"buildcrew: {_model_notice(settings, args.scenario)}")
     if context.replay:

@@ -40,18 +40,31 @@ class NodeEnv:
         return meter_for(self.paths.run_id, c.max_tokens, c.max_cost, c.price_table())
 
     def toolbox(self, task_id: str, role: str, attempt: int = 1) -> ToolBox:
-        return ToolBox(workspace=self.workspace, trail=self.trail, task_id=task_id, role=role,  # type: ignore[arg-type]
-                       attempt=attempt, output_dir=self.paths.outputs, hide_dir=self.paths.run_dir,
-                       command_timeout=self.context.command_timeout)
+        return ToolBox(
+            workspace=self.workspace,
+            trail=self.trail,
+            task_id=task_id,
+            role=role,  # type: ignore[arg-type]
+            attempt=attempt,
+            output_dir=self.paths.outputs,
+            hide_dir=self.paths.run_dir,
+            command_timeout=self.context.command_timeout,
+        )
 
 
-def node_env(runtime: Runtime[RunContext] | None, config: RunnableConfig | None,
-             default_models: RoleModels | None) -> NodeEnv:
+def node_env(
+    runtime: Runtime[RunContext] | None, config: RunnableConfig | None, default_models: RoleModels | None
+) -> NodeEnv:
     context = _context(runtime)
     paths = run_paths(context, config)
     workspace = Workspace(paths.workspace, max_bytes=context.max_file_bytes)
-    return NodeEnv(context=context, paths=paths, workspace=workspace, trail=AuditTrail(paths.events, paths.run_id),
-                   default_models=default_models)
+    return NodeEnv(
+        context=context,
+        paths=paths,
+        workspace=workspace,
+        trail=AuditTrail(paths.events, paths.run_id),
+        default_models=default_models,
+    )
 
 
 def _context(runtime: Runtime[RunContext] | None) -> RunContext:

@@ -62,8 +62,12 @@ def resolve_models(default: RoleModels | None, context: RunContext) -> RoleModel
         models = default if default is not None else scripted_models(context.scenario)
     if context.record:
         cassette = Cassette(context.record)
-        models = RoleModels(**{role: RecordingModel(models.for_role(role), cassette)  # type: ignore[arg-type]
-                               for role in ("manager", "developer", "auditor")})
+        models = RoleModels(
+            **{
+                role: RecordingModel(models.for_role(role), cassette)  # type: ignore[arg-type]
+                for role in ("manager", "developer", "auditor")
+            }
+        )
     return models
 
 

@@ -98,9 +98,13 @@ def build_models(settings: dict[str, str | None] | None) -> RoleModels | None:
     for role in ROLES:
         name = str(settings[role])
         if name not in cache:
-            cache[name] = ChatOpenAI(model=name, base_url=base_url, api_key=key,
-                                     max_retries=int(settings.get("max_retries", MODEL_MAX_RETRIES)),  # type: ignore[arg-type]
-                                     timeout=float(settings.get("timeout", MODEL_TIMEOUT_S)))  # type: ignore[arg-type]
+            cache[name] = ChatOpenAI(
+                model=name,
+                base_url=base_url,
+                api_key=key,
+                max_retries=int(settings.get("max_retries", MODEL_MAX_RETRIES)),  # type: ignore[arg-type]
+                timeout=float(settings.get("timeout", MODEL_TIMEOUT_S)),
+            )  # type: ignore[arg-type]
     return RoleModels(**{role: cache[str(settings[role])] for role in ROLES})
 
 

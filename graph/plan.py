@@ -55,11 +55,14 @@ def validate_plan(raw: Any, workspace: Workspace) -> tuple[list[Task], list[str]
         problems.append("the plan has no tasks")
     for task in tasks:
         if len(task.id) > MAX_PLAN_ID or REMEDIATION_ID.search(task.id):
-            problems.append(f"task id {task.id!r} must be at most {MAX_PLAN_ID} characters and must not end in "
-                            "'.r<number>' (those ids name remediation tasks)")
+            problems.append(
+                f"task id {task.id!r} must be at most {MAX_PLAN_ID} characters and must not end in "
+                "'.r<number>' (those ids name remediation tasks)"
+            )
         if task.role == "auditor" and task.deliverables:
-            problems.append(f"task {task.id!r} is an auditor task: auditors cannot write, so it cannot have "
-                            "deliverables")
+            problems.append(
+                f"task {task.id!r} is an auditor task: auditors cannot write, so it cannot have deliverables"
+            )
     ids = [t.id for t in tasks]
     problems += [f"duplicate task id {i!r}" for i in sorted({i for i in ids if ids.count(i) > 1})]
     for task in tasks:
@@ -79,7 +82,7 @@ def _cycles(tasks: list[Task]) -> list[str]:
 
     def visit(node: str, path: list[str]) -> str | None:
         if state.get(node) == 1:
-            return " -> ".join(path[path.index(node):] + [node])
+            return " -> ".join(path[path.index(node) :] + [node])
         if state.get(node) == 2 or node not in deps:
             return None
         state[node] = 1
@@ -129,8 +132,13 @@ def _answer_every_call(reply: AIMessage, plan_call_id: str | None, feedback: str
     answers: list[BaseMessage] = []
     for call in [*reply.tool_calls, *reply.invalid_tool_calls]:
         if call.get("id") and call.get("id") != plan_call_id:
-            answers.append(ToolMessage("Not executed: while planning, make a single submit_plan call and nothing else.",
-                                       tool_call_id=call["id"], status="error"))
+            answers.append(
+                ToolMessage(
+                    "Not executed: while planning, make a single submit_plan call and nothing else.",
+                    tool_call_id=call["id"],
+                    status="error",
+                )
+            )
     if plan_call_id:
         answers.insert(0, ToolMessage(feedback, tool_call_id=plan_call_id, status="error"))
     else:
@@ -138,15 +146,18 @@ def _answer_every_call(reply: AIMessage, plan_call_id: str | None, feedback: str
     return answers
 
 
-def plan(state: TeamState, runtime: Runtime[RunContext], config: RunnableConfig, *,
-         default_models: RoleModels | None = None) -> dict:
+def plan(
+    state: TeamState, runtime: Runtime[RunContext], config: RunnableConfig, *, default_models: RoleModels | None = None
+) -> dict:
     """Ask the manager for a plan; show it its mistakes once; a plan still invalid becomes a blocker.
 
     The plan is only proposed here; approve_plan adopts it (after a person's approval, when asked for).
     """
     if state.get("remaining_steps", 10_000) < MIN_STEPS:
-        raise ConfigError(f"recursion_limit is too low: a run needs at least {MIN_STEPS + 1} supersteps to plan, "
-                          "schedule and verify (buildcrew's CLI uses 10000)")
+        raise ConfigError(
+            f"recursion_limit is too low: a run needs at least {MIN_STEPS + 1} supersteps to plan, "
+            "schedule and verify (buildcrew's CLI uses 10000)"
+        )
     env = node_env(runtime, config, default_models)
     rounds = state.get("plan_rounds", 0)
     env.trail.record("plan_start", role="manager", detail={"goal": state["goal"], "round": rounds + 1})
@@ -154,8 +165,12 @@ def plan(state: TeamState, runtime: Runtime[RunContext], config: RunnableConfig,
     messages: list[BaseMessage] = [SystemMessage(MANAGER_PLAN), HumanMessage(f"Goal: {state['goal']}")]
     if state.get("plan_feedback"):
         previous = "\n".join(f"- {t.id}: {t.title}" for t in state.get("proposed_plan") or [])
-        messages.append(HumanMessage(f"Your previous plan was rejected by the user:\n{previous}\n"
-                                     f"Reason: {state['plan_feedback']}\nSubmit a new plan that addresses it."))
+        messages.append(
+            HumanMessage(
+                f"Your previous plan was rejected by the user:\n{previous}\n"
+                f"Reason: {state['plan_feedback']}\nSubmit a new plan that addresses it."
+            )
+        )
     usage, errors, problems = ModelUsage(role="manager", task_id="plan", model=model_name(env.models.manager)), [], []
     for turn in (2 * rounds + 1, 2 * rounds + 2):
         if reason := env.meter.exhausted():
@@ -176,13 +191,29 @@ def plan(state: TeamState, runtime: Runtime[RunContext], config: RunnableConfig,
         env.trail.record("plan_proposal", role="manager", ok=not problems, detail={"turn": turn, "problems": problems})
         if not problems:
             emit("plan", tasks=[t.id for t in tasks])
-            return {"proposed_plan": tasks, "plan_status": "ok", "plan_rounds": rounds + 1, "plan_feedback": None,
-                    "usage": [usage], "errors": errors}
+            return {
+                "proposed_plan": tasks,
+                "plan_status": "ok",
+                "plan_rounds": rounds + 1,
+                "plan_feedback": None,
+                "usage": [usage],
+                "errors": errors,
+            }
         feedback = "The plan is invalid:\n- " + "\n- ".join(problems)
         feedback += "\nCall submit_plan again with a corrected plan."
         messages += [reply, *_answer_every_call(reply, call_id, feedback)]
-    blocker = Callback(id=f"cb:plan:invalid:{rounds + 1}", source="manager", severity="blocker", kind="plan_invalid",
-                       message="The manager could not produce a valid plan: " + "; ".join(problems))
+    blocker = Callback(
+        id=f"cb:plan:invalid:{rounds + 1}",
+        source="manager",
+        severity="blocker",
+        kind="plan_invalid",
+        message="The manager could not produce a valid plan: " + "; ".join(problems),
+    )
     announce_blockers([blocker])
-    return {"plan_status": "invalid", "plan_rounds": rounds + 1, "callbacks": [blocker], "usage": [usage],
-            "errors": errors}
+    return {
+        "plan_status": "invalid",
+        "plan_rounds": rounds + 1,
+        "callbacks": [blocker],
+        "usage": [usage],
+        "errors": errors,
+    }

@@ -47,12 +47,14 @@ def task_prompt(task: Task, goal: str) -> str:
 
 def audit_prompt(task: Task, goal: str) -> str:
     files = sorted(set(task.files_created) | set(task.deliverables))
-    return "\n".join([
-        f"Team goal: {goal}",
-        f"Review task {task.id} - {task.title}",
-        f"Its instructions were:\n{task.instructions or task.title}",
-        "Files to review: " + (", ".join(files) or "none"),
-    ])
+    return "\n".join(
+        [
+            f"Team goal: {goal}",
+            f"Review task {task.id} - {task.title}",
+            f"Its instructions were:\n{task.instructions or task.title}",
+            "Files to review: " + (", ".join(files) or "none"),
+        ]
+    )
 
 
 def remediation_prompt(task: Task, blockers: list[Callback]) -> str:

@@ -31,8 +31,9 @@ class submit_remediation(BaseModel):  # noqa: N801 - the tool name the model see
     deliverables: list[str] = Field(default_factory=list, description="Paths the fix must (re)create.")
 
 
-def remediate(state: TeamState, runtime: Runtime[RunContext], config: RunnableConfig, *,
-              default_models: RoleModels | None = None) -> dict:
+def remediate(
+    state: TeamState, runtime: Runtime[RunContext], config: RunnableConfig, *, default_models: RoleModels | None = None
+) -> dict:
     """One remediation task per chain with fixable blockers; the blockers remember which task fixes them."""
     env = node_env(runtime, config, default_models)
     tasks = state.get("tasks") or {}
@@ -44,36 +45,56 @@ def remediate(state: TeamState, runtime: Runtime[RunContext], config: RunnableCo
         members = chain(tasks, root)
         number = max(remediation_number(t.id) for t in members) + 1
         original = members[0]
-        fix = Task(id=f"{root}.r{number}", role=original.role, title=f"Fix {root}: {original.title}"[:200],
-                   instructions=_mechanical_instructions(original, blockers),
-                   deliverables=_deliverables(original, blockers), retry_for=root)
+        fix = Task(
+            id=f"{root}.r{number}",
+            role=original.role,
+            title=f"Fix {root}: {original.title}"[:200],
+            instructions=_mechanical_instructions(original, blockers),
+            deliverables=_deliverables(original, blockers),
+            retry_for=root,
+        )
         if any(b.kind not in MECHANICAL_KINDS for b in blockers):
             fix, spent, error = _ask_manager(env, fix, original, blockers, number)
             usage.append(spent)
             errors += [error] if error else []
         new_tasks.append(fix)
         updated += [b.model_copy(update={"remediation_task": fix.id}) for b in blockers]
-        env.trail.record("remediation", task_id=fix.id, role="manager",
-                         detail={"retry_for": root, "blockers": [b.id for b in blockers]})
+        env.trail.record(
+            "remediation",
+            task_id=fix.id,
+            role="manager",
+            detail={"retry_for": root, "blockers": [b.id for b in blockers]},
+        )
     emit("remediation", tasks=[t.id for t in new_tasks])
-    return {"tasks": new_tasks, "callbacks": updated, "usage": usage, "errors": errors,
-            "remediation_rounds": state.get("remediation_rounds", 0) + 1}
+    return {
+        "tasks": new_tasks,
+        "callbacks": updated,
+        "usage": usage,
+        "errors": errors,
+        "remediation_rounds": state.get("remediation_rounds", 0) + 1,
+    }
 
 
 def _mechanical_instructions(original: Task, blockers: list[Callback]) -> str:
     found = "\n".join(f"- {b.message}" for b in blockers)
-    return (f"Remediate task {original.id} ({original.title}). These blockers must be fixed:\n{found}\n"
-            f"The original instructions were:\n{original.instructions or original.title}")
+    return (
+        f"Remediate task {original.id} ({original.title}). These blockers must be fixed:\n{found}\n"
+        f"The original instructions were:\n{original.instructions or original.title}"
+    )
 
 
 def _deliverables(original: Task, blockers: list[Callback]) -> list[str]:
     paths = [b.path for b in blockers if b.kind in ("missing_file", "lost_file") and b.path]
-    return sorted(set(paths)) if paths and all(b.kind in MECHANICAL_KINDS for b in blockers) else list(
-        original.deliverables)
+    return (
+        sorted(set(paths))
+        if paths and all(b.kind in MECHANICAL_KINDS for b in blockers)
+        else list(original.deliverables)
+    )
 
 
-def _ask_manager(env: NodeEnv, fix: Task, original: Task, blockers: list[Callback],
-                 number: int) -> tuple[Task, ModelUsage, ToolError | None]:
+def _ask_manager(
+    env: NodeEnv, fix: Task, original: Task, blockers: list[Callback], number: int
+) -> tuple[Task, ModelUsage, ToolError | None]:
     """The manager model writes the fix; if it fails or answers badly, the rule-written fix stands."""
     usage = ModelUsage(role="manager", task_id=fix.id, model=model_name(env.models.manager))
     model = env.models.manager.bind_tools([submit_remediation])
@@ -81,8 +102,7 @@ def _ask_manager(env: NodeEnv, fix: Task, original: Task, blockers: list[Callbac
     if env.meter.exhausted():
         return fix, usage, None
     try:
-        reply = model.invoke(messages, config={"metadata": model_metadata("manager", f"remediate:{fix.root}",
-                                                                            number)})
+        reply = model.invoke(messages, config={"metadata": model_metadata("manager", f"remediate:{fix.root}", number)})
         usage = add_usage(usage, reply, env.meter)
         call = next((c for c in reply.tool_calls if c["name"] == "submit_remediation"), None)
         if call is None:
@@ -94,8 +114,18 @@ def _ask_manager(env: NodeEnv, fix: Task, original: Task, blockers: list[Callbac
         raise
     except (ValidationError, ToolInputError) as exc:
         env.trail.record("remediation_answer", ok=False, task_id=fix.id, role="manager", error=exc)
-        return fix, usage, ToolError(tool="manager", arguments="submit_remediation", error_type=type(exc).__name__,
-                                     message=str(exc), task_id=fix.id, role="manager")
+        return (
+            fix,
+            usage,
+            ToolError(
+                tool="manager",
+                arguments="submit_remediation",
+                error_type=type(exc).__name__,
+                message=str(exc),
+                task_id=fix.id,
+                role="manager",
+            ),
+        )
     except Exception as exc:  # noqa: BLE001 - a model failure leaves the rule-written fix in place
         return fix, usage, model_error(exc, role="manager", task_id=fix.id, calls_made=[])
     instructions = f"{answer.instructions}\n\n{fix.instructions}"

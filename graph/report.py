@@ -25,21 +25,46 @@ def build_report(state: dict, report: VerificationReport, *, run_id: str, existi
         "verify_depth": report.depth,
         "stop_reason": state.get("stop_reason"),
         "tasks": [
-            {"id": t.id, "role": t.role, "title": t.title, "status": t.status, "audit": t.audit,
-             "attempts": t.attempts, "retry_for": t.retry_for, "depends_on": t.depends_on,
-             "deliverables": t.deliverables, "files_created": t.files_created, "error": t.error}
+            {
+                "id": t.id,
+                "role": t.role,
+                "title": t.title,
+                "status": t.status,
+                "audit": t.audit,
+                "attempts": t.attempts,
+                "retry_for": t.retry_for,
+                "depends_on": t.depends_on,
+                "deliverables": t.deliverables,
+                "files_created": t.files_created,
+                "error": t.error,
+            }
             for t in tasks.values()
         ],
         "files": [
-            {"path": f.path, "size": f.size, "sha256": f.sha256, "task": f.task_id, "role": f.role,
-             "exists": f.path in existing}
+            {
+                "path": f.path,
+                "size": f.size,
+                "sha256": f.sha256,
+                "task": f.task_id,
+                "role": f.role,
+                "exists": f.path in existing,
+            }
             for f in sorted(files.values(), key=lambda f: f.path)
             if f.live
         ],
         "callbacks": [
-            {"id": c.id, "severity": c.severity, "kind": c.kind, "source": c.source, "task": c.task_id,
-             "message": c.message, "path": c.path, "remediation_task": c.remediation_task,
-             "resolved_by": c.resolved_by, "time": c.time.isoformat()}
+            {
+                "id": c.id,
+                "severity": c.severity,
+                "kind": c.kind,
+                "source": c.source,
+                "task": c.task_id,
+                "message": c.message,
+                "path": c.path,
+                "remediation_task": c.remediation_task,
+                "resolved_by": c.resolved_by,
+                "time": c.time.isoformat(),
+            }
             for c in state.get("callbacks") or []
         ],
         "errors": [e.model_dump(mode="json") for e in state.get("errors") or []],
@@ -81,15 +106,20 @@ def render_markdown(doc: dict[str, Any]) -> str:
         "",
         "| task | role | status | review | attempts | retry for | deliverables |",
         "|---|---|---|---|---|---|---|",
-        *[f"| {t['id']} | {t['role']} | {t['status']} | {t['audit']} | {t['attempts']} | {t['retry_for'] or ''} | "
-          f"{', '.join(t['deliverables'])} |" for t in doc["tasks"]],
+        *[
+            f"| {t['id']} | {t['role']} | {t['status']} | {t['audit']} | {t['attempts']} | {t['retry_for'] or ''} | "
+            f"{', '.join(t['deliverables'])} |"
+            for t in doc["tasks"]
+        ],
         "",
         "## Files",
         "",
         "| path | bytes | sha256 | task | exists |",
         "|---|---|---|---|---|",
-        *[f"| {f['path']} | {f['size']} | `{f['sha256'][:16]}` | {f['task']} | {'yes' if f['exists'] else 'NO'} |"
-          for f in doc["files"]],
+        *[
+            f"| {f['path']} | {f['size']} | `{f['sha256'][:16]}` | {f['task']} | {'yes' if f['exists'] else 'NO'} |"
+            for f in doc["files"]
+        ],
         "",
         "## Metrics",
         "",
@@ -110,8 +140,14 @@ def render_markdown(doc: dict[str, Any]) -> str:
     if not doc["errors"]:
         lines.append("None.")
     for e in doc["errors"]:
-        lines += [f"### {e['error_type']} in {e['tool']} ({e['role'] or '-'} / {e['task_id'] or '-'})", "",
-                  "```", e["message"], "```", ""]
+        lines += [
+            f"### {e['error_type']} in {e['tool']} ({e['role'] or '-'} / {e['task_id'] or '-'})",
+            "",
+            "```",
+            e["message"],
+            "```",
+            "",
+        ]
         if e.get("traceback"):
             lines += ["<details><summary>traceback</summary>", "", "```", e["traceback"], "```", "</details>", ""]
     return "\n".join(lines) + "\n"
@@ -127,8 +163,10 @@ def _cell(text: str) -> str:
 
 def write_report(doc: dict[str, Any], json_path: Path, md_path: Path) -> None:
     """Write both files atomically, so a reader never sees half a report."""
-    for path, text in ((json_path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n"),
-                       (md_path, render_markdown(doc))):
+    for path, text in (
+        (json_path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n"),
+        (md_path, render_markdown(doc)),
+    ):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(text, encoding="utf-8")

@@ -25,16 +25,21 @@ def _context(runtime: Runtime[RunContext]) -> RunContext:
     return context if isinstance(context, RunContext) else RunContext(**(context or {}))
 
 
-def route_after_schedule(state: TeamState, runtime: Runtime[RunContext]) -> list[Send] | Literal[
-        "remediate", "final_verify"]:
+def route_after_schedule(
+    state: TeamState, runtime: Runtime[RunContext]
+) -> list[Send] | Literal["remediate", "final_verify"]:
     """Send the wave's tasks to develop and its reviews to audit; else remediate blockers; else verify."""
     if state.get("stop_reason"):
         return "final_verify"
     goal = state["goal"]
-    sends = [Send("audit", WorkItem(task=t, goal=goal)) for t in (state.get("tasks") or {}).values()
-             if t.audit == "running"]
-    sends += [Send("develop", WorkItem(task=t, goal=goal)) for t in (state.get("tasks") or {}).values()
-              if t.status == "running"]
+    sends = [
+        Send("audit", WorkItem(task=t, goal=goal)) for t in (state.get("tasks") or {}).values() if t.audit == "running"
+    ]
+    sends += [
+        Send("develop", WorkItem(task=t, goal=goal))
+        for t in (state.get("tasks") or {}).values()
+        if t.status == "running"
+    ]
     if sends:
         return sends
     if _can_remediate(state, _context(runtime)):
@@ -50,13 +55,19 @@ def route_after_approve_plan(state: TeamState) -> Literal["plan", "schedule"]:
 def route_after_final_verify(state: TeamState, runtime: Runtime[RunContext]) -> Literal["remediate", "__end__"]:
     """A FAIL with fixable blockers and rounds left goes back to the manager; anything else ends the run."""
     report = state.get("report")
-    if (report is not None and report.verdict == "FAIL" and not state.get("stop_reason")
-            and state.get("final_passes", 0) < MAX_FINAL_PASSES
-            and state.get("remaining_steps", 10_000) > DETOUR_STEPS and _can_remediate(state, _context(runtime))):
+    if (
+        report is not None
+        and report.verdict == "FAIL"
+        and not state.get("stop_reason")
+        and state.get("final_passes", 0) < MAX_FINAL_PASSES
+        and state.get("remaining_steps", 10_000) > DETOUR_STEPS
+        and _can_remediate(state, _context(runtime))
+    ):
         return "remediate"
     return "__end__"
 
 
 def _can_remediate(state: TeamState, context: RunContext) -> bool:
-    return (state.get("remediation_rounds", 0) < context.max_rounds
-            and bool(fixable_blockers(state.get("callbacks") or [], state.get("tasks") or {}, context)))
+    return state.get("remediation_rounds", 0) < context.max_rounds and bool(
+        fixable_blockers(state.get("callbacks") or [], state.get("tasks") or {}, context)
+    )

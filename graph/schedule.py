@@ -30,16 +30,29 @@ def schedule(state: TeamState, runtime: Runtime[RunContext], config: RunnableCon
     tasks.update({t.id: t for t in blocked})
     env.meter.sync(state.get("usage") or [])
     if budget := env.meter.exhausted():
-        limit = Callback(id="cb:limit:budget", source="system", severity="blocker", kind="limit",
-                         message=f"The run stopped: {budget}")
+        limit = Callback(
+            id="cb:limit:budget",
+            source="system",
+            severity="blocker",
+            kind="limit",
+            message=f"The run stopped: {budget}",
+        )
         announce_blockers([limit])
         return {"tasks": blocked, "callbacks": changed_callbacks + new_blockers + [limit], "stop_reason": budget}
     if state.get("remaining_steps", 10_000) <= STEP_RESERVE:
-        limit = Callback(id="cb:limit:steps", source="system", severity="blocker", kind="limit",
-                         message="The run reached LangGraph's step limit (recursion_limit) before finishing its work")
+        limit = Callback(
+            id="cb:limit:steps",
+            source="system",
+            severity="blocker",
+            kind="limit",
+            message="The run reached LangGraph's step limit (recursion_limit) before finishing its work",
+        )
         announce_blockers([limit])
-        return {"tasks": blocked, "callbacks": changed_callbacks + new_blockers + [limit],
-                "stop_reason": "step limit reached"}
+        return {
+            "tasks": blocked,
+            "callbacks": changed_callbacks + new_blockers + [limit],
+            "stop_reason": "step limit reached",
+        }
     wave = _next_wave(tasks, callbacks, context)
     if wave:
         emit("wave", tasks=[t.id for t in wave])
@@ -68,20 +81,28 @@ def _resolve(tasks: dict[str, Task], callbacks: list[Callback]) -> list[Callback
     return settled
 
 
-def _block_unreachable(tasks: dict[str, Task], callbacks: list[Callback],
-                       context: RunContext) -> tuple[list[Task], list[Callback]]:
+def _block_unreachable(
+    tasks: dict[str, Task], callbacks: list[Callback], context: RunContext
+) -> tuple[list[Task], list[Callback]]:
     blocked, blockers = [], []
     for task in tasks.values():
         if task.status != "pending":
             continue
         failed = [d for d in task.depends_on if d in tasks and chain_state(tasks, callbacks, d, context) == "failed"]
         if failed:
-            blocked.append(task.model_copy(update={"status": "blocked",
-                                                   "error": f"prerequisite(s) failed: {', '.join(failed)}"}))
-            blockers.append(Callback(
-                id=f"cb:{task.id}:system:dependency", source="system", task_id=task.id, severity="blocker",
-                kind="dependency_failed",
-                message=f"Task {task.id} could not start: its prerequisite(s) {', '.join(failed)} did not complete"))
+            blocked.append(
+                task.model_copy(update={"status": "blocked", "error": f"prerequisite(s) failed: {', '.join(failed)}"})
+            )
+            blockers.append(
+                Callback(
+                    id=f"cb:{task.id}:system:dependency",
+                    source="system",
+                    task_id=task.id,
+                    severity="blocker",
+                    kind="dependency_failed",
+                    message=f"Task {task.id} could not start: its prerequisite(s) {', '.join(failed)} did not complete",
+                )
+            )
     return blocked, blockers
 
 
@@ -89,7 +110,11 @@ def _next_wave(tasks: dict[str, Task], callbacks: list[Callback], context: RunCo
     """Pending reviews first (they unblock remediation), then developer tasks whose prerequisites are done."""
     reviews = [t for t in tasks.values() if t.audit == "pending"][: context.max_concurrency]
     room = context.max_concurrency - len(reviews)
-    ready = [t for t in tasks.values() if t.status == "pending"
-             and all(chain_state(tasks, callbacks, d, context) == "done" for d in t.depends_on)][:room]
-    return ([t.model_copy(update={"audit": "running"}) for t in reviews]
-            + [t.model_copy(update={"status": "running"}) for t in ready])
+    ready = [
+        t
+        for t in tasks.values()
+        if t.status == "pending" and all(chain_state(tasks, callbacks, d, context) == "done" for d in t.depends_on)
+    ][:room]
+    return [t.model_copy(update={"audit": "running"}) for t in reviews] + [
+        t.model_copy(update={"status": "running"}) for t in ready
+    ]

@@ -132,8 +132,13 @@ class ScriptedChatModel(BaseChatModel):
             for i, call in enumerate(scripted.tool_calls)
         ]
         invalid = [
-            {"name": raw.get("name"), "args": raw.get("arguments"), "id": f"{prefix}_raw_{i}",
-             "error": "arguments are not valid JSON", "type": "invalid_tool_call"}
+            {
+                "name": raw.get("name"),
+                "args": raw.get("arguments"),
+                "id": f"{prefix}_raw_{i}",
+                "error": "arguments are not valid JSON",
+                "type": "invalid_tool_call",
+            }
             for i, raw in enumerate(scripted.raw_tool_calls)
         ]
         valid_raw = []

@@ -39,8 +39,9 @@ class WorkspaceFileNotFound(ToolInputError):
 class WriteVerificationError(BuildcrewError):
     """A write finished but the file on disk does not have the expected size or sha256."""
 
-    def __init__(self, path: str, expected_size: int, expected_sha256: str, actual_size: int | None,
-                 actual_sha256: str | None) -> None:
+    def __init__(
+        self, path: str, expected_size: int, expected_sha256: str, actual_size: int | None, actual_sha256: str | None
+    ) -> None:
         self.path = path
         self.expected_size = expected_size
         self.expected_sha256 = expected_sha256

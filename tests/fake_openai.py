@@ -73,8 +73,11 @@ class Call:
         return list(self.body.get("messages") or [])
 
     def is_for(self, role: str | None = None, key: str | None = None, turn: int | None = None) -> bool:
-        return ((role is None or self.role == role) and (key is None or self.key == key)
-                and (turn is None or self.turn == turn))
+        return (
+            (role is None or self.role == role)
+            and (key is None or self.key == key)
+            and (turn is None or self.turn == turn)
+        )
 
 
 def _text(content: Any) -> str:
@@ -111,19 +114,25 @@ def conversation_problem(body: dict[str, Any]) -> str | None:
         if role == "tool":
             call_id = message.get("tool_call_id")
             if call_id not in open_ids:
-                return (f"Invalid parameter: messages with role 'tool' must be a response to a preceeding message "
-                        f"with 'tool_calls' (messages[{i}], tool_call_id {call_id!r}).")
+                return (
+                    f"Invalid parameter: messages with role 'tool' must be a response to a preceeding message "
+                    f"with 'tool_calls' (messages[{i}], tool_call_id {call_id!r})."
+                )
             open_ids.remove(call_id)
             continue
         if open_ids:
-            return ("An assistant message with 'tool_calls' must be followed by tool messages responding to each "
-                    f"'tool_call_id'. The following tool_call_ids did not have response messages: "
-                    f"{', '.join(open_ids)}")
+            return (
+                "An assistant message with 'tool_calls' must be followed by tool messages responding to each "
+                f"'tool_call_id'. The following tool_call_ids did not have response messages: "
+                f"{', '.join(open_ids)}"
+            )
         if role == "assistant":
             open_ids = [str(call.get("id")) for call in message.get("tool_calls") or []]
     if open_ids:
-        return ("An assistant message with 'tool_calls' must be followed by tool messages responding to each "
-                f"'tool_call_id'. The following tool_call_ids did not have response messages: {', '.join(open_ids)}")
+        return (
+            "An assistant message with 'tool_calls' must be followed by tool messages responding to each "
+            f"'tool_call_id'. The following tool_call_ids did not have response messages: {', '.join(open_ids)}"
+        )
     return None
 
 
@@ -185,19 +194,31 @@ def _error(message: str, type_: str, code: str | None = None) -> dict[str, Any]:
 
 def rate_limited(retry_after: float = 1, **kw: Any) -> Fault:
     """429 with a Retry-After header (seconds), as a rate-limited provider answers."""
-    return Fault("status", status=429, headers={"Retry-After": f"{retry_after:g}"},
-                 error=_error("Rate limit reached for fake-model. Please try again later.", "requests",
-                              "rate_limit_exceeded"), **kw)
+    return Fault(
+        "status",
+        status=429,
+        headers={"Retry-After": f"{retry_after:g}"},
+        error=_error("Rate limit reached for fake-model. Please try again later.", "requests", "rate_limit_exceeded"),
+        **kw,
+    )
 
 
 def server_error(**kw: Any) -> Fault:
-    return Fault("status", status=500, error=_error("The server had an error while processing your request.",
-                                                    "server_error"), **kw)
+    return Fault(
+        "status",
+        status=500,
+        error=_error("The server had an error while processing your request.", "server_error"),
+        **kw,
+    )
 
 
 def invalid_api_key(**kw: Any) -> Fault:
-    return Fault("status", status=401, error=_error("Incorrect API key provided", "invalid_request_error",
-                                                    "invalid_api_key"), **kw)
+    return Fault(
+        "status",
+        status=401,
+        error=_error("Incorrect API key provided", "invalid_request_error", "invalid_api_key"),
+        **kw,
+    )
 
 
 def hang(seconds: float, **kw: Any) -> Fault:
@@ -205,8 +226,9 @@ def hang(seconds: float, **kw: Any) -> Fault:
     return Fault("hang", seconds=seconds, **kw)
 
 
-def bad_arguments(tool_name: str = "write_file", arguments: str = '{"path": "a.txt" "content": "x"}',
-                  **kw: Any) -> Fault:
+def bad_arguments(
+    tool_name: str = "write_file", arguments: str = '{"path": "a.txt" "content": "x"}', **kw: Any
+) -> Fault:
     """Answer with a call to ``tool_name`` whose arguments string is not valid JSON (even partially)."""
     return Fault("bad_arguments", tool_name=tool_name, arguments=arguments, **kw)
 
@@ -235,8 +257,14 @@ class ScenarioAnswerer:
 
     def __call__(self, call: Call) -> Reply | Fault:
         if call.role is None or call.key is None:
-            return Fault("status", status=400, error=_error(
-                "fake server: cannot tell the role and task of this request from its prompts", "invalid_request_error"))
+            return Fault(
+                "status",
+                status=400,
+                error=_error(
+                    "fake server: cannot tell the role and task of this request from its prompts",
+                    "invalid_request_error",
+                ),
+            )
         turn = call.turn
         if call.key == "final" or call.key.startswith("remediate:"):
             with self._lock:
@@ -271,8 +299,9 @@ def _tokens(text: str) -> int:
 class FakeOpenAI:
     """The server. Use as a context manager, or call ``start()`` and ``stop()``."""
 
-    def __init__(self, answerer: Answerer | None = None, *, faults: list[Fault] | None = None,
-                 strict: bool = True) -> None:
+    def __init__(
+        self, answerer: Answerer | None = None, *, faults: list[Fault] | None = None, strict: bool = True
+    ) -> None:
         self.answerer: Answerer | None = answerer
         self.strict = strict
         """Refuse, as OpenAI does (400), a conversation whose tool calls and tool messages do not pair up."""
@@ -288,8 +317,9 @@ class FakeOpenAI:
     def start(self) -> FakeOpenAI:
         server = _HTTPServer(("127.0.0.1", 0), _handler(self))
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-openai", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-openai", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -345,8 +375,7 @@ class FakeOpenAI:
     def _receive(self, body: dict[str, Any]) -> tuple[Call, Fault | None]:
         role, key, turn = identify(body)
         with self._lock:
-            call = Call(index=len(self._calls), body=body, received_at=time.monotonic(), role=role, key=key,
-                        turn=turn)
+            call = Call(index=len(self._calls), body=body, received_at=time.monotonic(), role=role, key=key, turn=turn)
             self._calls.append(call)
             fault = next((f for f in self._faults if f.matches(call)), None)
             if fault is not None and fault.times is not None:
@@ -408,8 +437,9 @@ def _handler(owner: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             if isinstance(answer, Fault):
                 if answer.kind == "status":
                     call.outcome = f"error {answer.status}"
-                    self._json(answer.status, {"error": answer.error or _error("error", "server_error")},
-                               answer.headers)
+                    self._json(
+                        answer.status, {"error": answer.error or _error("error", "server_error")}, answer.headers
+                    )
                     return
                 if answer.kind == "bad_arguments":
                     call.outcome = "bad_arguments"
@@ -421,32 +451,45 @@ def _handler(owner: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self._reply(call, answer)
 
         def _reply(self, call: Call, reply: Reply) -> None:
-            tool_calls = [{"id": owner._new_call_id(), "type": "function",
-                           "function": {"name": name, "arguments": arguments}}
-                          for name, arguments in reply.tool_calls]
+            tool_calls = [
+                {"id": owner._new_call_id(), "type": "function", "function": {"name": name, "arguments": arguments}}
+                for name, arguments in reply.tool_calls
+            ]
             call.tool_call_ids = [c["id"] for c in tool_calls]
             prompt = json.dumps(call.messages)
             completion = reply.content + "".join(n + a for n, a in reply.tool_calls)
             usage = {"prompt_tokens": _tokens(prompt), "completion_tokens": _tokens(completion)}
             usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
             finish = "tool_calls" if tool_calls else "stop"
-            common = {"id": owner._completion_id(), "created": int(time.time()),
-                      "model": call.body.get("model", "fake-model"), "system_fingerprint": "fp_fake"}
+            common = {
+                "id": owner._completion_id(),
+                "created": int(time.time()),
+                "model": call.body.get("model", "fake-model"),
+                "system_fingerprint": "fp_fake",
+            }
             if not call.stream:
                 message: dict[str, Any] = {"role": "assistant", "content": reply.content or None, "refusal": None}
                 if tool_calls:
                     message["tool_calls"] = tool_calls
                 call.usage = usage
-                self._json(200, {**common, "object": "chat.completion", "usage": usage, "choices": [
-                    {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}]})
+                self._json(
+                    200,
+                    {
+                        **common,
+                        "object": "chat.completion",
+                        "usage": usage,
+                        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+                    },
+                )
                 return
             include_usage = bool((call.body.get("stream_options") or {}).get("include_usage"))
             self._stream(common, _chunks(reply.content, tool_calls, finish), usage if include_usage else None)
             if include_usage:
                 call.usage = usage
 
-        def _stream(self, common: dict[str, Any], deltas: Iterator[tuple[dict, str | None]],
-                    usage: dict[str, int] | None) -> None:
+        def _stream(
+            self, common: dict[str, Any], deltas: Iterator[tuple[dict, str | None]], usage: dict[str, int] | None
+        ) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream; charset=utf-8")
             self.send_header("Cache-Control", "no-cache")
@@ -456,8 +499,13 @@ def _handler(owner: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             base = {**common, "object": "chat.completion.chunk"}
             extra = {"usage": None} if usage is not None else {}
             for delta, finish in deltas:
-                self._event({**base, **extra, "choices": [
-                    {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]})
+                self._event(
+                    {
+                        **base,
+                        **extra,
+                        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+                    }
+                )
             if usage is not None:
                 self._event({**base, "choices": [], "usage": usage})
             self.wfile.write(b"data: [DONE]\n\n")
@@ -484,7 +532,7 @@ def _handler(owner: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
 def _pieces(text: str, parts: int = 3) -> list[str]:
     """``text`` in up to ``parts`` pieces (at least one, possibly empty)."""
     size = max(1, -(-len(text) // parts))
-    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
 def _chunks(content: str, tool_calls: list[dict[str, Any]], finish: str) -> Iterator[tuple[dict, str | None]]:
@@ -494,8 +542,19 @@ def _chunks(content: str, tool_calls: list[dict[str, Any]], finish: str) -> Iter
         for piece in _pieces(content):
             yield {"content": piece}, None
     for index, call in enumerate(tool_calls):
-        yield {"tool_calls": [{"index": index, "id": call["id"], "type": "function",
-                               "function": {"name": call["function"]["name"], "arguments": ""}}]}, None
+        yield (
+            {
+                "tool_calls": [
+                    {
+                        "index": index,
+                        "id": call["id"],
+                        "type": "function",
+                        "function": {"name": call["function"]["name"], "arguments": ""},
+                    }
+                ]
+            },
+            None,
+        )
         for piece in _pieces(call["function"]["arguments"]):
             yield {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}, None
     yield {}, finish

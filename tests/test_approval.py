@@ -68,8 +68,10 @@ def test_an_edited_plan_is_validated_and_used(start) -> None:
 
 
 def test_a_rejected_remediation_never_runs_and_the_blocker_stays_open(start) -> None:
-    scn = scenario(manager={"plan": [PLAN_A]}, developer={"A": [turn("done, trust me")],
-                                                         "A.r1": [turn("", write("a.txt", "a")), turn("done")]})
+    scn = scenario(
+        manager={"plan": [PLAN_A]},
+        developer={"A": [turn("done, trust me")], "A.r1": [turn("", write("a.txt", "a")), turn("done")]},
+    )
     graph, config, context, state = start(scn, ["remediation"])
     pending = _pending(graph, config)
     assert pending["kind"] == "remediation" and [t["id"] for t in pending["tasks"]] == ["A.r1"]

@@ -17,8 +17,12 @@ from tools.workspace import Workspace
 NAMES = st.sampled_from(["a.txt", "b.txt", "d/c.txt", "d/e/f.txt", "../x", "/abs", "d", ""])
 OPS = st.one_of(
     st.tuples(st.just("write_file"), st.fixed_dictionaries({"path": NAMES, "content": st.text(max_size=40)})),
-    st.tuples(st.just("edit_file"), st.fixed_dictionaries({"path": NAMES, "old_text": st.sampled_from(["a", "b"]),
-                                                           "new_text": st.text(max_size=5)})),
+    st.tuples(
+        st.just("edit_file"),
+        st.fixed_dictionaries(
+            {"path": NAMES, "old_text": st.sampled_from(["a", "b"]), "new_text": st.text(max_size=5)}
+        ),
+    ),
     st.tuples(st.just("delete_file"), st.fixed_dictionaries({"path": NAMES})),
     st.tuples(st.just("move_file"), st.fixed_dictionaries({"source": NAMES, "destination": NAMES})),
     st.tuples(st.just("read_file"), st.fixed_dictionaries({"path": NAMES})),
@@ -29,16 +33,21 @@ OPS = st.one_of(
 @given(st.lists(OPS, max_size=12))
 def test_every_successful_write_has_exactly_one_matching_event(ops: list) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        box = ToolBox(workspace=Workspace(Path(tmp) / "ws"), trail=AuditTrail(Path(tmp) / "events.jsonl", "r"),
-                      task_id="T", role="developer")
-        calls = [{"name": name, "args": args, "id": f"c{i}", "type": "tool_call"} for i, (name, args) in
-                 enumerate(ops)]
+        box = ToolBox(
+            workspace=Workspace(Path(tmp) / "ws"),
+            trail=AuditTrail(Path(tmp) / "events.jsonl", "r"),
+            task_id="T",
+            role="developer",
+        )
+        calls = [{"name": name, "args": args, "id": f"c{i}", "type": "tool_call"} for i, (name, args) in enumerate(ops)]
         replies = box.execute(AIMessage(content="", tool_calls=calls), box.tools())
         assert len(replies) == len(ops)
         events = list(box.trail)
         changes = [e for e in events if e.op in ("write", "edit", "move") and e.ok]
-        assert len(changes) == sum(r.status == "success" and c["name"] in ("write_file", "edit_file", "move_file")
-                                   for r, c in zip(replies, calls, strict=True))
+        assert len(changes) == sum(
+            r.status == "success" and c["name"] in ("write_file", "edit_file", "move_file")
+            for r, c in zip(replies, calls, strict=True)
+        )
         assert len([e for e in events if not e.ok]) == sum(r.status == "error" for r in replies)
         for path in box.workspace.list():
             data = (box.workspace.root / path).read_bytes()

@@ -10,10 +10,13 @@ PLAN_ONE = {"plan": [plan_turn({"id": "T1", "title": "module", "deliverables": [
 
 
 def test_claimed_done_without_writing_is_caught_and_remediated(run_scenario) -> None:
-    scn = scenario(manager=PLAN_ONE, developer={
-        "T1": [turn("All done!")],  # claims success, never called a tool
-        "T1.r1": [turn("", write("mod.py", "X = 1\n")), turn("written")],
-    })
+    scn = scenario(
+        manager=PLAN_ONE,
+        developer={
+            "T1": [turn("All done!")],  # claims success, never called a tool
+            "T1.r1": [turn("", write("mod.py", "X = 1\n")), turn("written")],
+        },
+    )
     run = run_scenario(scn)
     [blocker] = run.blockers()
     assert blocker.kind == "missing_file" and blocker.message == "File mod.py was not created by task T1"
@@ -26,10 +29,14 @@ def test_claimed_done_without_writing_is_caught_and_remediated(run_scenario) -> 
 
 def test_file_deleted_after_its_task_is_reported_lost_then_restored(run_scenario) -> None:
     scn = scenario(
-        manager={"plan": [plan_turn(
-            {"id": "T1", "title": "data", "deliverables": ["data.txt"]},
-            {"id": "T2", "title": "cleanup", "deliverables": ["other.txt"], "depends_on": ["T1"]},
-        )]},
+        manager={
+            "plan": [
+                plan_turn(
+                    {"id": "T1", "title": "data", "deliverables": ["data.txt"]},
+                    {"id": "T2", "title": "cleanup", "deliverables": ["other.txt"], "depends_on": ["T1"]},
+                )
+            ]
+        },
         developer={
             "T1": [turn("", write("data.txt", "precious\n")), turn("done")],
             "T2": [turn("", write("other.txt", "o"), ("delete_file", {"path": "data.txt"})), turn("done")],
@@ -62,14 +69,26 @@ def test_a_task_that_always_fails_stops_after_three_attempts_with_an_honest_fail
 
 def test_review_blockers_go_through_the_manager_model(run_scenario) -> None:
     scn = scenario(
-        manager={**PLAN_ONE, "remediate:T1": [turn("", ("submit_remediation", {
-            "instructions": "Set X to 2, not 1.", "deliverables": ["mod.py"]}))]},
-        developer={"T1": [turn("", write("mod.py", "X = 1\n")), turn("done")],
-                   "T1.r1": [turn("", ("edit_file", {"path": "mod.py", "old_text": "X = 1", "new_text": "X = 2"})),
-                             turn("fixed")]},
-        auditor={"T1": [turn("", ("raise_callback", {"severity": "blocker", "message": "mod.py: X must be 2"})),
-                        turn("one defect")],
-                 "*": [turn("fine")]},
+        manager={
+            **PLAN_ONE,
+            "remediate:T1": [
+                turn("", ("submit_remediation", {"instructions": "Set X to 2, not 1.", "deliverables": ["mod.py"]}))
+            ],
+        },
+        developer={
+            "T1": [turn("", write("mod.py", "X = 1\n")), turn("done")],
+            "T1.r1": [
+                turn("", ("edit_file", {"path": "mod.py", "old_text": "X = 1", "new_text": "X = 2"})),
+                turn("fixed"),
+            ],
+        },
+        auditor={
+            "T1": [
+                turn("", ("raise_callback", {"severity": "blocker", "message": "mod.py: X must be 2"})),
+                turn("one defect"),
+            ],
+            "*": [turn("fine")],
+        },
     )
     run = run_scenario(scn)
     fix = run.state["tasks"]["T1.r1"]
@@ -90,10 +109,14 @@ def test_remediation_rounds_bound_backs_up_attempts(run_scenario) -> None:
 
 def test_a_file_removed_behind_the_tools_back_is_lost_and_restored(run_scenario) -> None:
     scn = scenario(
-        manager={"plan": [plan_turn(
-            {"id": "T1", "title": "data", "deliverables": ["data.txt"]},
-            {"id": "T2", "title": "other", "deliverables": ["other.txt"], "depends_on": ["T1"]},
-        )]},
+        manager={
+            "plan": [
+                plan_turn(
+                    {"id": "T1", "title": "data", "deliverables": ["data.txt"]},
+                    {"id": "T2", "title": "other", "deliverables": ["other.txt"], "depends_on": ["T1"]},
+                )
+            ]
+        },
         developer={
             "T1": [turn("", write("data.txt", "precious\n")), turn("done")],
             "T2": [turn("", write("other.txt", "o"), ("run_command", {"command": "rm data.txt"})), turn("done")],
@@ -107,11 +130,21 @@ def test_a_file_removed_behind_the_tools_back_is_lost_and_restored(run_scenario)
 
 
 def test_a_scratch_file_deleted_through_the_tools_is_not_lost(run_scenario) -> None:
-    scn = scenario(manager=PLAN_ONE, developer={"T1": [
-        turn("", write("scratch.txt", "tmp"), write("mod.py", "X = 1\n")),
-        turn("", ("move_file", {"source": "mod.py", "destination": "mod2.py"}),
-             ("move_file", {"source": "mod2.py", "destination": "mod.py"}), ("delete_file", {"path": "scratch.txt"})),
-        turn("done")]})
+    scn = scenario(
+        manager=PLAN_ONE,
+        developer={
+            "T1": [
+                turn("", write("scratch.txt", "tmp"), write("mod.py", "X = 1\n")),
+                turn(
+                    "",
+                    ("move_file", {"source": "mod.py", "destination": "mod2.py"}),
+                    ("move_file", {"source": "mod2.py", "destination": "mod.py"}),
+                    ("delete_file", {"path": "scratch.txt"}),
+                ),
+                turn("done"),
+            ]
+        },
+    )
     run = run_scenario(scn)
     assert run.report.verdict == "PASS" and not run.blockers()
     assert sorted(p for p, r in run.state["files_created"].items() if r.live) == ["mod.py"]
@@ -120,13 +153,22 @@ def test_a_scratch_file_deleted_through_the_tools_is_not_lost(run_scenario) -> N
 
 def test_a_defect_handed_to_a_fix_that_failed_is_handed_on_not_forgotten(run_scenario) -> None:
     scn = scenario(
-        manager={**PLAN_ONE, "remediate:T1": [turn("", ("submit_remediation", {"instructions": "Fix the off-by-one."}))]
-                 * 3},
-        developer={"T1": [turn("", write("mod.py", "X = 0\n")), turn("done")],
-                   "T1.r1": [turn("", ("read_file", {"path": "nope.py"}))] * 5,  # stuck: loop guard stops it
-                   "T1.r2": [turn("", write("mod.py", "X = 1\n")), turn("fixed")]},
-        auditor={"T1": [turn("", ("raise_callback", {"severity": "blocker", "message": "mod.py: off-by-one"})),
-                        turn("one defect")], "*": [turn("fine")]},
+        manager={
+            **PLAN_ONE,
+            "remediate:T1": [turn("", ("submit_remediation", {"instructions": "Fix the off-by-one."}))] * 3,
+        },
+        developer={
+            "T1": [turn("", write("mod.py", "X = 0\n")), turn("done")],
+            "T1.r1": [turn("", ("read_file", {"path": "nope.py"}))] * 5,  # stuck: loop guard stops it
+            "T1.r2": [turn("", write("mod.py", "X = 1\n")), turn("fixed")],
+        },
+        auditor={
+            "T1": [
+                turn("", ("raise_callback", {"severity": "blocker", "message": "mod.py: off-by-one"})),
+                turn("one defect"),
+            ],
+            "*": [turn("fine")],
+        },
     )
     run = run_scenario(scn, max_attempts=3)
     defect = next(b for b in run.blockers() if b.message == "mod.py: off-by-one")
@@ -136,12 +178,17 @@ def test_a_defect_handed_to_a_fix_that_failed_is_handed_on_not_forgotten(run_sce
 
 def test_the_manager_can_add_deliverables_to_a_fix_but_never_drop_one(run_scenario) -> None:
     scn = scenario(
-        manager={**PLAN_ONE, "remediate:T1": [turn("", ("submit_remediation", {
-            "instructions": "Write notes instead.", "deliverables": ["notes.md"]}))]},
-        developer={"T1": [turn("", ("raise_callback", {"severity": "blocker", "message": "spec unclear"})),
-                          turn("blocked")],
-                   "T1.r1": [turn("", write("notes.md", "n")), turn("done")],
-                   "T1.r2": [turn("", write("mod.py", "X = 1\n")), turn("done")]},
+        manager={
+            **PLAN_ONE,
+            "remediate:T1": [
+                turn("", ("submit_remediation", {"instructions": "Write notes instead.", "deliverables": ["notes.md"]}))
+            ],
+        },
+        developer={
+            "T1": [turn("", ("raise_callback", {"severity": "blocker", "message": "spec unclear"})), turn("blocked")],
+            "T1.r1": [turn("", write("notes.md", "n")), turn("done")],
+            "T1.r2": [turn("", write("mod.py", "X = 1\n")), turn("done")],
+        },
     )
     run = run_scenario(scn)
     assert run.state["tasks"]["T1.r1"].deliverables == ["mod.py", "notes.md"]

@@ -14,10 +14,18 @@ from tools.audit import AuditTrail
 
 def test_an_api_error_in_one_task_leaves_the_others_to_finish(run_scenario) -> None:
     scn = scenario(
-        manager={"plan": [plan_turn({"id": "A", "title": "a", "deliverables": ["a.txt"]},
-                                    {"id": "B", "title": "b", "deliverables": ["b.txt"]})]},
-        developer={"A": [turn("", write("a.txt", "a")), {"error": "503 upstream overloaded"}],
-                   "B": [turn("", write("b.txt", "b")), turn("done")]},
+        manager={
+            "plan": [
+                plan_turn(
+                    {"id": "A", "title": "a", "deliverables": ["a.txt"]},
+                    {"id": "B", "title": "b", "deliverables": ["b.txt"]},
+                )
+            ]
+        },
+        developer={
+            "A": [turn("", write("a.txt", "a")), {"error": "503 upstream overloaded"}],
+            "B": [turn("", write("b.txt", "b")), turn("done")],
+        },
     )
     run = run_scenario(scn)
     tasks = run.state["tasks"]
@@ -41,8 +49,9 @@ def test_final_verification_runs_even_when_planning_fails(run_scenario) -> None:
 
 
 def test_an_invalid_plan_gets_one_repair_with_its_errors_shown(run_scenario) -> None:
-    bad = plan_turn({"id": "A", "title": "a", "deliverables": ["../outside.txt"]},
-                    {"id": "A", "title": "dup", "depends_on": ["Z"]})
+    bad = plan_turn(
+        {"id": "A", "title": "a", "deliverables": ["../outside.txt"]}, {"id": "A", "title": "dup", "depends_on": ["Z"]}
+    )
     good = plan_turn({"id": "A", "title": "a", "deliverables": ["a.txt"]})
     scn = scenario(manager={"plan": [bad, good]}, developer={"A": [turn("", write("a.txt", "a")), turn("done")]})
     run = run_scenario(scn)
@@ -60,10 +69,18 @@ def test_a_plan_the_model_never_submits_becomes_a_blocker(run_scenario) -> None:
 
 def test_a_dependency_waits_for_its_prerequisite(run_scenario) -> None:
     scn = scenario(
-        manager={"plan": [plan_turn({"id": "B", "title": "uses a", "deliverables": ["b.txt"], "depends_on": ["A"]},
-                                    {"id": "A", "title": "a", "deliverables": ["a.txt"]})]},
-        developer={"A": [turn("", write("a.txt", "from A")), turn("done")],
-                   "B": [turn("", ("read_file", {"path": "a.txt"})), turn("", write("b.txt", "saw a")), turn("ok")]},
+        manager={
+            "plan": [
+                plan_turn(
+                    {"id": "B", "title": "uses a", "deliverables": ["b.txt"], "depends_on": ["A"]},
+                    {"id": "A", "title": "a", "deliverables": ["a.txt"]},
+                )
+            ]
+        },
+        developer={
+            "A": [turn("", write("a.txt", "from A")), turn("done")],
+            "B": [turn("", ("read_file", {"path": "a.txt"})), turn("", write("b.txt", "saw a")), turn("ok")],
+        },
     )
     run = run_scenario(scn)
     events = list(AuditTrail(run.run_dir / "events.jsonl", "x"))
@@ -76,8 +93,14 @@ def test_a_dependency_waits_for_its_prerequisite(run_scenario) -> None:
 
 def test_a_failed_prerequisite_blocks_its_dependents_instead_of_hanging(run_scenario) -> None:
     scn = scenario(
-        manager={"plan": [plan_turn({"id": "A", "title": "a", "deliverables": ["a.txt"]},
-                                    {"id": "B", "title": "b", "deliverables": ["b.txt"], "depends_on": ["A"]})]},
+        manager={
+            "plan": [
+                plan_turn(
+                    {"id": "A", "title": "a", "deliverables": ["a.txt"]},
+                    {"id": "B", "title": "b", "deliverables": ["b.txt"], "depends_on": ["A"]},
+                )
+            ]
+        },
         developer={"A": [{"error": "401 invalid api key"}]},
     )
     run = run_scenario(scn)
@@ -87,8 +110,10 @@ def test_a_failed_prerequisite_blocks_its_dependents_instead_of_hanging(run_scen
 
 
 def test_the_run_stops_before_the_recursion_limit_and_still_verifies(run_scenario) -> None:
-    tasks = [{"id": f"T{i}", "title": f"t{i}", "deliverables": [f"f{i}"], "depends_on": [f"T{i-1}"] if i else []}
-             for i in range(12)]
+    tasks = [
+        {"id": f"T{i}", "title": f"t{i}", "deliverables": [f"f{i}"], "depends_on": [f"T{i - 1}"] if i else []}
+        for i in range(12)
+    ]
     developer = {f"T{i}": [turn("", write(f"f{i}", "x")), turn("done")] for i in range(12)}
     scn = scenario(manager={"plan": [plan_turn(*tasks)]}, developer=developer)
     run = run_scenario(scn)
@@ -101,9 +126,11 @@ def test_the_run_stops_before_the_recursion_limit_and_still_verifies(run_scenari
 
 
 def test_a_review_that_cannot_finish_blocks_instead_of_passing(run_scenario) -> None:
-    scn = scenario(manager={"plan": [plan_turn({"id": "A", "title": "a", "deliverables": ["a.txt"]})]},
-                   developer={"A": [turn("", write("a.txt", "a")), turn("done")]},
-                   auditor={"A": [{"error": "500 auditor model down"}]})
+    scn = scenario(
+        manager={"plan": [plan_turn({"id": "A", "title": "a", "deliverables": ["a.txt"]})]},
+        developer={"A": [turn("", write("a.txt", "a")), turn("done")]},
+        auditor={"A": [{"error": "500 auditor model down"}]},
+    )
     run = run_scenario(scn)
     [blocker] = run.blockers()
     assert blocker.kind == "review_failed" and "500 auditor model down" in blocker.message
@@ -111,8 +138,14 @@ def test_a_review_that_cannot_finish_blocks_instead_of_passing(run_scenario) -> 
     assert run.report.verdict == "FAIL"
 
 
-@pytest.mark.parametrize("bad", [{"id": "a.r1", "title": "looks like a fix"}, {"id": "x" * 57, "title": "too long"},
-                                 {"id": "rev", "role": "auditor", "title": "review", "deliverables": ["r.md"]}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"id": "a.r1", "title": "looks like a fix"},
+        {"id": "x" * 57, "title": "too long"},
+        {"id": "rev", "role": "auditor", "title": "review", "deliverables": ["r.md"]},
+    ],
+)
 def test_plan_ids_and_roles_that_would_break_remediation_are_refused(run_scenario, bad: dict) -> None:
     run = run_scenario(scenario(manager={"plan": [plan_turn(bad), plan_turn(bad)]}))
     [blocker] = run.blockers()
@@ -120,9 +153,13 @@ def test_plan_ids_and_roles_that_would_break_remediation_are_refused(run_scenari
 
 
 def test_no_recursion_limit_ends_a_run_with_a_recursion_error(run_scenario, tmp_path) -> None:
-    scn = scenario(manager={"plan": [plan_turn({"id": "T1", "title": "t", "deliverables": ["a.txt"]})]},
-                   developer={"T1": [turn("", write("a.txt", "a"), ("delete_file", {"path": "a.txt"})), turn("done")],
-                              "T1.r1": [turn("", write("a.txt", "a")), turn("done")]})
+    scn = scenario(
+        manager={"plan": [plan_turn({"id": "T1", "title": "t", "deliverables": ["a.txt"]})]},
+        developer={
+            "T1": [turn("", write("a.txt", "a"), ("delete_file", {"path": "a.txt"})), turn("done")],
+            "T1.r1": [turn("", write("a.txt", "a")), turn("done")],
+        },
+    )
     run = run_scenario(scn)
     for limit in range(5, 24):
         config = {"configurable": {"thread_id": f"l{limit}-{uuid.uuid4().hex}"}, "recursion_limit": limit}
@@ -146,8 +183,11 @@ def test_tool_calls_without_ids_or_with_repeated_ids_get_unique_ones() -> None:
 
     from graph.agent_loop import with_call_ids
 
-    calls = [{"name": "a", "args": {}, "id": None}, {"name": "b", "args": {}, "id": "x"},
-             {"name": "c", "args": {}, "id": "x"}]
+    calls = [
+        {"name": "a", "args": {}, "id": None},
+        {"name": "b", "args": {}, "id": "x"},
+        {"name": "c", "args": {}, "id": "x"},
+    ]
     reply = AIMessage(content="", tool_calls=calls)
     ids = [c["id"] for c in with_call_ids(reply, 3).tool_calls]
     assert len(set(ids)) == 3 and ids[1] == "x"

@@ -9,8 +9,12 @@ from graph.context import RunContext
 from state.errors import ConfigError
 from tools.audit import TOOL_EXECUTION_ERROR, AuditTrail
 
-CHAIN = plan_turn(*[{"id": f"T{i}", "title": f"t{i}", "deliverables": [f"f{i}.txt"],
-                     "depends_on": [f"T{i - 1}"] if i else []} for i in range(4)])
+CHAIN = plan_turn(
+    *[
+        {"id": f"T{i}", "title": f"t{i}", "deliverables": [f"f{i}.txt"], "depends_on": [f"T{i - 1}"] if i else []}
+        for i in range(4)
+    ]
+)
 DEVELOPERS = {f"T{i}": [turn("", write(f"f{i}.txt", "x" * 400)), turn("done")] for i in range(4)}
 
 
@@ -47,8 +51,10 @@ def test_budget_settings_are_validated() -> None:
 
 def test_the_loop_guard_stops_an_agent_repeating_itself(run_scenario) -> None:
     same = turn("", ("read_file", {"path": "missing.txt"}))
-    scn = scenario(manager={"plan": [plan_turn({"id": "T1", "title": "t", "deliverables": ["a.txt"]})]},
-                   developer={"T1": [same] * 10, "T1.r1": [turn("", write("a.txt", "a")), turn("done")]})
+    scn = scenario(
+        manager={"plan": [plan_turn({"id": "T1", "title": "t", "deliverables": ["a.txt"]})]},
+        developer={"T1": [same] * 10, "T1.r1": [turn("", write("a.txt", "a")), turn("done")]},
+    )
     run = run_scenario(scn, loop_guard_repeats=3)
     loop = [b for b in run.blockers() if b.kind == "loop_detected"]
     assert len(loop) == 1 and "repeated the same tool call 3 times" in loop[0].message

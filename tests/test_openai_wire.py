@@ -36,10 +36,18 @@ from graph.context import RunContext
 from graph.scripted import Scenario, load_scenario
 from tools.audit import TOOL_EXECUTION_ERROR, AuditTrail
 
-TWO_TASKS = {"plan": [plan_turn({"id": "A", "title": "file a", "deliverables": ["a.txt"]},
-                                {"id": "B", "title": "file b", "deliverables": ["pkg/b.txt"]})]}
-TWO_DEVELOPERS = {"A": [turn("", write("a.txt", "alpha\n")), turn("A done")],
-                  "B": [turn("", write("pkg/b.txt", "beta\n")), turn("B done")]}
+TWO_TASKS = {
+    "plan": [
+        plan_turn(
+            {"id": "A", "title": "file a", "deliverables": ["a.txt"]},
+            {"id": "B", "title": "file b", "deliverables": ["pkg/b.txt"]},
+        )
+    ]
+}
+TWO_DEVELOPERS = {
+    "A": [turn("", write("a.txt", "alpha\n")), turn("A done")],
+    "B": [turn("", write("pkg/b.txt", "beta\n")), turn("B done")],
+}
 BAD_JSON = '{"path": "a.txt" "content": "alpha"}'  # a missing comma: no parser can repair it
 
 
@@ -51,12 +59,27 @@ def server():
 
 def chat(server: FakeOpenAI, *, streaming: bool = False, max_retries: int = 0, timeout: float = 10.0) -> ChatOpenAI:
     extra = {"streaming": True, "stream_usage": True} if streaming else {}
-    return ChatOpenAI(model="fake-model", base_url=server.base_url, api_key="test-key", max_retries=max_retries,
-                      timeout=timeout, **extra)
+    return ChatOpenAI(
+        model="fake-model",
+        base_url=server.base_url,
+        api_key="test-key",
+        max_retries=max_retries,
+        timeout=timeout,
+        **extra,
+    )
 
 
-def play(server: FakeOpenAI, scn: Scenario, tmp_path: Path, *, name: str = "run", streaming: bool = False,
-         max_retries: int = 0, timeout: float = 10.0, **settings) -> Run:
+def play(
+    server: FakeOpenAI,
+    scn: Scenario,
+    tmp_path: Path,
+    *,
+    name: str = "run",
+    streaming: bool = False,
+    max_retries: int = 0,
+    timeout: float = 10.0,
+    **settings,
+) -> Run:
     """Run the real graph with ChatOpenAI talking to the fake server, which plays ``scn``."""
     server.answerer = ScenarioAnswerer(scn)
     graph = build_graph(chat(server, streaming=streaming, max_retries=max_retries, timeout=timeout))
@@ -72,9 +95,11 @@ def model_errors(run: Run, task_id: str) -> list:
 
 def workspace_files(workspace: Path) -> dict[str, str]:
     """Every file (path -> sha256), bytecode caches left out."""
-    return {p.relative_to(workspace).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(workspace.rglob("*"))
-            if p.is_file() and not {"__pycache__", ".pytest_cache"} & set(p.relative_to(workspace).parts)}
+    return {
+        p.relative_to(workspace).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(workspace.rglob("*"))
+        if p.is_file() and not {"__pycache__", ".pytest_cache"} & set(p.relative_to(workspace).parts)
+    }
 
 
 # -- the protocol ---------------------------------------------------------------------------------------
@@ -89,8 +114,10 @@ def test_tool_calls_over_the_wire_run_to_pass(server: FakeOpenAI, tmp_path: Path
     calls = server.calls
     # plan, two developer turns per task, two auditor turns (list the files, then answer) per task
     assert sorted((c.role, c.key, c.turn) for c in calls) == sorted(
-        [("manager", "plan", 1)] + [("developer", t, n) for t in "AB" for n in (1, 2)]
-        + [("auditor", t, n) for t in "AB" for n in (1, 2)])
+        [("manager", "plan", 1)]
+        + [("developer", t, n) for t in "AB" for n in (1, 2)]
+        + [("auditor", t, n) for t in "AB" for n in (1, 2)]
+    )
     assert all(c.outcome == "answered" and c.stream is streaming for c in calls)
     if streaming:
         assert all(c.body.get("stream_options") == {"include_usage": True} for c in calls)
@@ -105,10 +132,17 @@ def test_tool_calls_over_the_wire_run_to_pass(server: FakeOpenAI, tmp_path: Path
 def test_the_stream_is_openai_shaped(server: FakeOpenAI) -> None:
     """Server-level check of the SSE form the client parsed above: split tool-call deltas, usage, [DONE]."""
     server.answerer = lambda call: Reply.calling("write_file", {"path": "x", "content": "y"})
-    body = {"model": "fake-model", "stream": True, "stream_options": {"include_usage": True},
-            "messages": [{"role": "user", "content": "hi"}]}
-    request = urllib.request.Request(server.base_url + "/chat/completions", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+    body = {
+        "model": "fake-model",
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    request = urllib.request.Request(
+        server.base_url + "/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=5) as response:
         assert response.headers["Content-Type"].startswith("text/event-stream")
         lines = [line for line in response.read().decode().split("\n\n") if line]
@@ -125,9 +159,14 @@ def test_the_stream_is_openai_shaped(server: FakeOpenAI) -> None:
 
 def test_the_server_refuses_tool_calls_left_unanswered() -> None:
     calls = [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]
-    body = {"model": "m", "messages": [{"role": "user", "content": "x"},
-                                       {"role": "assistant", "content": None, "tool_calls": calls},
-                                       {"role": "user", "content": "y"}]}
+    body = {
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": "x"},
+            {"role": "assistant", "content": None, "tool_calls": calls},
+            {"role": "user", "content": "y"},
+        ],
+    }
     assert "call_1" in conversation_problem(body)
     body["messages"][2] = {"role": "tool", "tool_call_id": "call_1", "content": "ok"}
     assert conversation_problem(body) is None
@@ -185,8 +224,9 @@ def test_a_bad_api_key_is_not_tried_again_as_a_remediation_task(server: FakeOpen
 
 
 @pytest.mark.parametrize(("source", "streaming"), [("fault", False), ("fault", True), ("scenario", False)])
-def test_tool_arguments_that_are_not_json_go_back_to_the_model(server: FakeOpenAI, tmp_path: Path, source: str,
-                                                               streaming: bool) -> None:
+def test_tool_arguments_that_are_not_json_go_back_to_the_model(
+    server: FakeOpenAI, tmp_path: Path, source: str, streaming: bool
+) -> None:
     if source == "fault":
         server.add_fault(bad_arguments("write_file", BAD_JSON, when=request_for("developer", "A", 1)))
         first = turn("(never sent: the fault answers this turn)")
@@ -234,7 +274,8 @@ def test_a_model_that_never_calls_a_tool_ends_in_an_honest_fail(server: FakeOpen
     assert "File mod.py was not created by task T1.r2" in {b.message for b in unresolved}
     assert unresolved and all(b.kind == "missing_file" for b in unresolved)
     assert [(c.role, c.key) for c in server.calls] == [("manager", "plan")] + [
-        ("developer", t) for t in ("T1", "T1.r1", "T1.r2")]
+        ("developer", t) for t in ("T1", "T1.r1", "T1.r2")
+    ]
     assert all(not c.tool_call_ids for c in server.calls[1:])
 
 
@@ -255,8 +296,7 @@ def test_a_plan_repair_is_a_conversation_openai_accepts(server: FakeOpenAI, tmp_
         answer = {"content": "", "tool_calls": cyclic["tool_calls"] * 2}
     else:
         answer = turn("Let me look around first.", ("list_files", {}))
-    run = play(server, scenario(manager={"plan": [answer, TWO_TASKS["plan"][0]]}, developer=TWO_DEVELOPERS),
-               tmp_path)
+    run = play(server, scenario(manager={"plan": [answer, TWO_TASKS["plan"][0]]}, developer=TWO_DEVELOPERS), tmp_path)
     [repair] = server.calls_for("manager", "plan", 2)
     assert repair.outcome == "answered", repair.problem
     assert run.report.verdict == "PASS", run.report.reason
@@ -265,11 +305,11 @@ def test_a_plan_repair_is_a_conversation_openai_accepts(server: FakeOpenAI, tmp_
 # -- bounds ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("where", [
-    "plan", "task"])
+@pytest.mark.parametrize("where", ["plan", "task"])
 def test_requests_are_bounded_by_the_client_retries_alone(server: FakeOpenAI, tmp_path: Path, where: str) -> None:
-    server.add_fault(server_error(when=request_for("manager", "plan") if where == "plan" else in_chain("A"),
-                                  times=None))
+    server.add_fault(
+        server_error(when=request_for("manager", "plan") if where == "plan" else in_chain("A"), times=None)
+    )
     run = play(server, scenario(manager=TWO_TASKS, developer=TWO_DEVELOPERS), tmp_path, max_retries=2)
     failing = [c for c in server.calls if c.outcome == "error 500"]
     assert len({(c.role, c.key, c.turn) for c in failing}) == 1, "one model call failed"
@@ -290,19 +330,22 @@ def test_requests_are_bounded_by_the_client_retries_alone(server: FakeOpenAI, tm
 # -- the demo -------------------------------------------------------------------------------------------
 
 
-def test_the_demo_played_over_the_wire_delivers_what_the_scripted_demo_does(server: FakeOpenAI,
-                                                                            tmp_path: Path) -> None:
+def test_the_demo_played_over_the_wire_delivers_what_the_scripted_demo_does(server: FakeOpenAI, tmp_path: Path) -> None:
     demo = load_scenario(None)
     scripted_dir = tmp_path / "scripted"
-    scripted = build_graph().invoke({"goal": demo.goal}, {"configurable": {"thread_id": "s"}, "recursion_limit": 500},
-                                    context=RunContext(run_dir=str(scripted_dir)))
+    scripted = build_graph().invoke(
+        {"goal": demo.goal},
+        {"configurable": {"thread_id": "s"}, "recursion_limit": 500},
+        context=RunContext(run_dir=str(scripted_dir)),
+    )
     assert scripted["report"].verdict == "PASS", scripted["report"].reason
 
     run = play(server, demo, tmp_path, name="wire", verify_command=demo.verify_command)
     assert run.report.verdict == "PASS", run.report.reason
     assert workspace_files(run.workspace) == workspace_files(scripted_dir / "workspace")
     assert {p: r.sha256 for p, r in run.state["files_created"].items()} == {
-        p: r.sha256 for p, r in scripted["files_created"].items()}
+        p: r.sha256 for p, r in scripted["files_created"].items()
+    }
     assert sorted(run.state["tasks"]) == sorted(scripted["tasks"]) == ["T1", "T2", "T2.r1"]
     assert [c.name for c in run.report.checklist] == [c.name for c in scripted["report"].checklist]
     command = next(c for c in run.report.checklist if c.name == "verification command")

@@ -20,8 +20,9 @@ def _files(run) -> dict[str, str]:
 def test_a_recorded_run_replays_to_the_same_files_and_verdict(run_scenario, tmp_path: Path) -> None:
     demo = load_scenario(None)
     cassette = Cassette(tmp_path / "demo.jsonl")
-    recorded = run_scenario(demo, model=RecordingModel(ScriptedChatModel(scenario=demo), cassette),
-                            verify_command=demo.verify_command)
+    recorded = run_scenario(
+        demo, model=RecordingModel(ScriptedChatModel(scenario=demo), cassette), verify_command=demo.verify_command
+    )
     entries = [json.loads(line) for line in cassette.path.read_text().splitlines()]
     assert len(entries) == recorded.report.metrics["model_calls"]
     assert {"role", "task", "turn", "request", "response", "usage"} <= set(entries[0])
@@ -32,13 +33,22 @@ def test_a_recorded_run_replays_to_the_same_files_and_verdict(run_scenario, tmp_
 
 
 def test_a_replay_that_runs_out_stops_naming_the_task_and_turn(run_scenario, tmp_path: Path) -> None:
-    scn = scenario(manager={"plan": [plan_turn({"id": "T1", "title": "t", "deliverables": ["a.txt"]})]},
-                   developer={"T1": [turn("", write("a.txt", "a")), turn("done")]})
+    scn = scenario(
+        manager={"plan": [plan_turn({"id": "T1", "title": "t", "deliverables": ["a.txt"]})]},
+        developer={"T1": [turn("", write("a.txt", "a")), turn("done")]},
+    )
     cassette = Cassette(tmp_path / "short.jsonl")
     run_scenario(scn, model=RecordingModel(ScriptedChatModel(scenario=scn), cassette))
     lines = cassette.path.read_text().splitlines()
-    kept = [line for line in lines if not (json.loads(line)["task"] == "T1" and json.loads(line)["turn"] == 2
-                                           and json.loads(line)["role"] == "developer")]
+    kept = [
+        line
+        for line in lines
+        if not (
+            json.loads(line)["task"] == "T1"
+            and json.loads(line)["turn"] == 2
+            and json.loads(line)["role"] == "developer"
+        )
+    ]
     cassette.path.write_text("\n".join(kept) + "\n")
     with pytest.raises(ReplayMismatch, match=r"developer task 'T1' turn 2"):
         run_scenario(scn, model=ReplayChatModel.from_file(cassette.path))

@@ -7,17 +7,62 @@ import json
 from graph.report import REPORT_SCHEMA_VERSION
 from graph.scripted import load_scenario
 
-TOP = ["version", "run_id", "verdict", "reason", "goal", "verify_depth", "stop_reason", "tasks", "files", "callbacks",
-       "errors", "checklist", "unresolved_blockers", "metrics"]
-TASK = ["id", "role", "title", "status", "audit", "attempts", "retry_for", "depends_on", "deliverables",
-        "files_created", "error"]
+TOP = [
+    "version",
+    "run_id",
+    "verdict",
+    "reason",
+    "goal",
+    "verify_depth",
+    "stop_reason",
+    "tasks",
+    "files",
+    "callbacks",
+    "errors",
+    "checklist",
+    "unresolved_blockers",
+    "metrics",
+]
+TASK = [
+    "id",
+    "role",
+    "title",
+    "status",
+    "audit",
+    "attempts",
+    "retry_for",
+    "depends_on",
+    "deliverables",
+    "files_created",
+    "error",
+]
 FILE = ["path", "size", "sha256", "task", "role", "exists"]
 CALLBACK = ["id", "severity", "kind", "source", "task", "message", "path", "remediation_task", "resolved_by", "time"]
-METRICS = ["deliverables_declared", "deliverables_created", "deliverables_created_pct", "callbacks_total",
-           "callbacks_by_severity", "blockers_raised", "blockers_remediated", "blockers_remediated_pct",
-           "final_verification_ran", "tool_errors", "errors_total", "errors_truncated", "files_created", "files_lost",
-           "tasks_total", "tasks_by_status", "attempts_per_task", "model_calls", "input_tokens", "output_tokens",
-           "usage_by_role", "usage_by_task", "cost_usd"]
+METRICS = [
+    "deliverables_declared",
+    "deliverables_created",
+    "deliverables_created_pct",
+    "callbacks_total",
+    "callbacks_by_severity",
+    "blockers_raised",
+    "blockers_remediated",
+    "blockers_remediated_pct",
+    "final_verification_ran",
+    "tool_errors",
+    "errors_total",
+    "errors_truncated",
+    "files_created",
+    "files_lost",
+    "tasks_total",
+    "tasks_by_status",
+    "attempts_per_task",
+    "model_calls",
+    "input_tokens",
+    "output_tokens",
+    "usage_by_role",
+    "usage_by_task",
+    "cost_usd",
+]
 
 
 def test_report_json_keys_are_pinned(run_scenario) -> None:

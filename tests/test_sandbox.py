@@ -23,16 +23,18 @@ def run_dir(tmp_path: Path) -> Path:
 
 def test_the_parents_environment_is_out_of_reach(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-never-to-be-seen")
-    result = run_command("cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n'; echo parent=$PPID; env",
-                         run_dir / "workspace", hide=run_dir)
+    result = run_command(
+        "cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n'; echo parent=$PPID; env", run_dir / "workspace", hide=run_dir
+    )
     assert result.sandboxed and result.returncode == 0
     assert "sk-never-to-be-seen" not in result.output
     assert str(os.getpid()) not in result.output.split("parent=")[1].split()[0]
 
 
 def test_the_run_folder_around_the_workspace_is_hidden(run_dir: Path) -> None:
-    result = run_command("ls -a ..; cat ../events.jsonl; : > ../events.jsonl; echo kept > mine.txt",
-                         run_dir / "workspace", hide=run_dir)
+    result = run_command(
+        "ls -a ..; cat ../events.jsonl; : > ../events.jsonl; echo kept > mine.txt", run_dir / "workspace", hide=run_dir
+    )
     listing = result.output.split("cat:")[0].split()
     assert listing == [".", "..", "workspace"] and "the audit trail" not in result.output
     assert (run_dir / "events.jsonl").read_text() == "the audit trail\n"
@@ -48,8 +50,9 @@ def test_a_reviewers_command_cannot_change_the_workspace(run_dir: Path) -> None:
 
 def test_a_daemon_escaping_the_process_group_dies_with_the_command(run_dir: Path) -> None:
     marker = run_dir / "workspace" / "alive"
-    result = run_command("setsid sh -c 'sleep 2; echo still here > alive' & sleep 0.2; echo started",
-                         run_dir / "workspace", hide=run_dir)
+    result = run_command(
+        "setsid sh -c 'sleep 2; echo still here > alive' & sleep 0.2; echo started", run_dir / "workspace", hide=run_dir
+    )
     assert "started" in result.output
     time.sleep(2.5)
     assert not marker.exists()

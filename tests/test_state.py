@@ -57,14 +57,18 @@ def test_state_round_trips_through_the_checkpoint_serializer_without_warnings(tm
     assert isinstance(reloaded["report"], VerificationReport) and reloaded["report"].verdict == "PASS"
     assert all(isinstance(t, Task) for t in reloaded["tasks"].values())
     assert all(isinstance(c, Callback) for c in reloaded["callbacks"])
-    noisy = [r.getMessage() for r in caplog.records if "unregistered" in r.getMessage().lower()
-             or "blocked" in r.getMessage().lower()]
+    noisy = [
+        r.getMessage()
+        for r in caplog.records
+        if "unregistered" in r.getMessage().lower() or "blocked" in r.getMessage().lower()
+    ]
     assert not noisy
 
 
 def test_state_holds_metadata_never_file_contents(tmp_path: Path) -> None:
-    state = build_graph().invoke({"goal": "g"}, {"recursion_limit": 200},
-                                 context=RunContext(run_dir=str(tmp_path / "run")))
+    state = build_graph().invoke(
+        {"goal": "g"}, {"recursion_limit": 200}, context=RunContext(run_dir=str(tmp_path / "run"))
+    )
     dumped = JsonPlusSerializer().dumps_typed(state)[1]
     content = (tmp_path / "run/workspace/textkit/slug.py").read_bytes()
     assert content[:60] not in dumped and b"def slugify" not in dumped
@@ -72,7 +76,8 @@ def test_state_holds_metadata_never_file_contents(tmp_path: Path) -> None:
 
 def test_graph_shape_is_pinned() -> None:
     assert build_graph().get_graph().draw_mermaid() == SNAPSHOT.read_text(), (
-        "the graph's shape changed: if intended, regenerate tests/snapshots/graph.mmd")
+        "the graph's shape changed: if intended, regenerate tests/snapshots/graph.mmd"
+    )
 
 
 def test_bundled_demo_scenario_loads() -> None:

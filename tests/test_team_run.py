@@ -40,8 +40,14 @@ def test_parallel_developers_lose_no_update_in_the_merge(run_scenario) -> None:
     count = 6
     tasks = [{"id": f"T{i}", "title": f"file {i}", "deliverables": [f"f{i}.txt"]} for i in range(count)]
     developer = {
-        f"T{i}": [turn("", write(f"f{i}.txt", f"content {i}\n"),
-                       ("raise_callback", {"severity": "info", "message": f"note from T{i}"})), turn("done")]
+        f"T{i}": [
+            turn(
+                "",
+                write(f"f{i}.txt", f"content {i}\n"),
+                ("raise_callback", {"severity": "info", "message": f"note from T{i}"}),
+            ),
+            turn("done"),
+        ]
         for i in range(count)
     }
     # each model call waits 0.2 s, so a wave whose tasks truly run at once starts them all before any ends
@@ -61,8 +67,11 @@ def test_max_concurrency_one_runs_tasks_one_at_a_time(run_scenario) -> None:
     tasks = [{"id": f"T{i}", "title": f"file {i}", "deliverables": [f"f{i}.txt"]} for i in range(3)]
     developer = {f"T{i}": [turn("", write(f"f{i}.txt", "x")), turn("done")] for i in range(3)}
     run = run_scenario(scenario(manager={"plan": [plan_turn(*tasks)]}, developer=developer), max_concurrency=1)
-    events = [e for e in AuditTrail(run.run_dir / "events.jsonl", "x") if e.op in ("task_start", "task_end",
-                                                                                   "audit_start", "audit_end")]
+    events = [
+        e
+        for e in AuditTrail(run.run_dir / "events.jsonl", "x")
+        if e.op in ("task_start", "task_end", "audit_start", "audit_end")
+    ]
     running = 0
     for event in events:
         running += 1 if event.op.endswith("start") else -1
@@ -86,9 +95,12 @@ def test_files_persist_through_audit_and_final_verification_finds_every_delivera
 def test_callbacks_are_collected_and_reported(run_scenario) -> None:
     scn = scenario(
         manager={"plan": [plan_turn({"id": "T1", "title": "a", "deliverables": ["a.txt"]})]},
-        developer={"T1": [turn("", write("a.txt", "a"), ("raise_callback", {"severity": "warning",
-                                                                            "message": "a.txt is tiny"})),
-                          turn("done")]},
+        developer={
+            "T1": [
+                turn("", write("a.txt", "a"), ("raise_callback", {"severity": "warning", "message": "a.txt is tiny"})),
+                turn("done"),
+            ]
+        },
     )
     run = run_scenario(scn)
     report = json.loads((run.run_dir / "report.json").read_text())
@@ -100,10 +112,23 @@ def test_full_depth_review_reads_the_work_before_its_verdict(run_scenario) -> No
     scn = scenario(
         manager={"plan": [plan_turn({"id": "T1", "title": "a", "deliverables": ["a.txt"]})]},
         developer={"T1": [turn("", write("a.txt", "alpha\n")), turn("done")]},
-        auditor={"final": [turn("", ("read_file", {"path": "a.txt"})),
-                           turn("", ("submit_review", {"verdict": "FAIL", "summary": "a.txt is wrong", "findings": [
-                               {"task_id": "T1", "message": "a.txt: not beta"}]}))],
-                 "*": [turn("fine")]},
+        auditor={
+            "final": [
+                turn("", ("read_file", {"path": "a.txt"})),
+                turn(
+                    "",
+                    (
+                        "submit_review",
+                        {
+                            "verdict": "FAIL",
+                            "summary": "a.txt is wrong",
+                            "findings": [{"task_id": "T1", "message": "a.txt: not beta"}],
+                        },
+                    ),
+                ),
+            ],
+            "*": [turn("fine")],
+        },
     )
     run = run_scenario(scn, verify_depth="full", max_rounds=1)
     reads = AuditTrail(run.run_dir / "events.jsonl", "x").events(op="read", task_id="final")

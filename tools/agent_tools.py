@@ -103,8 +103,10 @@ class ToolBox:
             lines = text.count("\n") + 1
             head, tail = text[: MAX_READ_CHARS // 2], text[-MAX_READ_CHARS // 2 :]
             elided = len(text) - len(head) - len(tail)
-            return (f"{head}\n... [{elided} characters elided; the file has {lines} lines: read a range with "
-                    f"start_line and end_line] ...\n{tail}")
+            return (
+                f"{head}\n... [{elided} characters elided; the file has {lines} lines: read a range with "
+                f"start_line and end_line] ...\n{tail}"
+            )
         return text if text else "(empty file)"
 
     def edit_file(self, path: str, old_text: str, new_text: str) -> str:
@@ -123,8 +125,9 @@ class ToolBox:
     def delete_file(self, path: str) -> str:
         info = self.workspace.delete(path)
         self._tombstone(info.path)
-        self.trail.record("delete", task_id=self.task_id, role=self.role, path=info.path, size=info.size,
-                          sha256=info.sha256)
+        self.trail.record(
+            "delete", task_id=self.task_id, role=self.role, path=info.path, size=info.size, sha256=info.sha256
+        )
         return f"Deleted {info.path}."
 
     def move_file(self, source: str, destination: str) -> str:
@@ -136,13 +139,22 @@ class ToolBox:
 
     def run_command(self, command: str, timeout_seconds: float = 60) -> str:
         timeout = min(timeout_seconds, self.command_timeout)
-        result = self.workspace.run_command(command, timeout=timeout, output_dir=self.output_dir,
-                                            hide=self.hide_dir, read_only=self.role == "auditor")
+        result = self.workspace.run_command(
+            command, timeout=timeout, output_dir=self.output_dir, hide=self.hide_dir, read_only=self.role == "auditor"
+        )
         self.trail.record(
-            "run_command", ok=result.returncode == 0, task_id=self.task_id, role=self.role,
-            detail={"command": command, "returncode": result.returncode, "timed_out": result.timed_out,
-                    "output_chars": result.output_chars, "full_output_path": result.full_output_path,
-                    "sandboxed": result.sandboxed},
+            "run_command",
+            ok=result.returncode == 0,
+            task_id=self.task_id,
+            role=self.role,
+            detail={
+                "command": command,
+                "returncode": result.returncode,
+                "timed_out": result.timed_out,
+                "output_chars": result.output_chars,
+                "full_output_path": result.full_output_path,
+                "sandboxed": result.sandboxed,
+            },
         )
         status = "timed out" if result.timed_out else f"exit code {result.returncode}"
         return f"$ {command}\n[{status}]\n{result.output}"
@@ -150,42 +162,87 @@ class ToolBox:
     def raise_callback(self, severity: Severity, message: str) -> str:
         callback = Callback(
             id=f"cb:{self.task_id}:{self.role}:a{self.attempt}:{len(self.callbacks) + 1}",
-            source=self.role, task_id=self.task_id, severity=severity, message=message,
+            source=self.role,
+            task_id=self.task_id,
+            severity=severity,
+            message=message,
             kind="review" if severity == "blocker" else "note",
         )
         self.callbacks.append(callback)
-        self.trail.record("raise_callback", task_id=self.task_id, role=self.role,
-                          detail={"severity": severity, "message": message, "callback_id": callback.id})
+        self.trail.record(
+            "raise_callback",
+            task_id=self.task_id,
+            role=self.role,
+            detail={"severity": severity, "message": message, "callback_id": callback.id},
+        )
         return f"Recorded {severity} callback {callback.id}."
 
     def _tombstone(self, path: str) -> None:
-        self.files[path] = FileRecord(path=path, size=0, sha256="", task_id=self.task_id, role=self.role,
-                                      operation="delete")
+        self.files[path] = FileRecord(
+            path=path, size=0, sha256="", task_id=self.task_id, role=self.role, operation="delete"
+        )
 
     def _record_file(self, info: Any, operation: Literal["write", "edit", "move"], detail: dict | None = None) -> None:
-        self.files[info.path] = FileRecord(path=info.path, size=info.size, sha256=info.sha256, task_id=self.task_id,
-                                           role=self.role, operation=operation)
-        self.trail.record(operation, task_id=self.task_id, role=self.role, path=info.path, size=info.size,
-                          sha256=info.sha256, detail=detail)
+        self.files[info.path] = FileRecord(
+            path=info.path,
+            size=info.size,
+            sha256=info.sha256,
+            task_id=self.task_id,
+            role=self.role,
+            operation=operation,
+        )
+        self.trail.record(
+            operation,
+            task_id=self.task_id,
+            role=self.role,
+            path=info.path,
+            size=info.size,
+            sha256=info.sha256,
+            detail=detail,
+        )
 
     # -- tools for the model ----------------------------------------------------------------------
     def tools(self, names: tuple[str, ...] | None = None) -> list[BaseTool]:
         """LangChain tools over these operations; ``names`` picks a subset (the auditor's are read-only)."""
         specs: list[tuple[str, Callable[..., str], type[BaseModel], str]] = [
-            ("write_file", self.write_file, WriteFileArgs,
-             "Create or overwrite a text file in the workspace with the complete content given."),
-            ("read_file", self.read_file, ReadFileArgs,
-             "Read a text file from the workspace, optionally a line range."),
-            ("edit_file", self.edit_file, EditFileArgs,
-             "Replace one exact occurrence of old_text with new_text in a file. Fails if it occurs 0 or 2+ times."),
+            (
+                "write_file",
+                self.write_file,
+                WriteFileArgs,
+                "Create or overwrite a text file in the workspace with the complete content given.",
+            ),
+            (
+                "read_file",
+                self.read_file,
+                ReadFileArgs,
+                "Read a text file from the workspace, optionally a line range.",
+            ),
+            (
+                "edit_file",
+                self.edit_file,
+                EditFileArgs,
+                "Replace one exact occurrence of old_text with new_text in a file. Fails if it occurs 0 or 2+ times.",
+            ),
             ("list_files", self.list_files, ListFilesArgs, "List workspace files matching a glob pattern."),
             ("delete_file", self.delete_file, PathArgs, "Delete a file from the workspace."),
-            ("move_file", self.move_file, MoveFileArgs,
-             "Move or rename a file inside the workspace; the destination must not exist yet."),
-            ("run_command", self.run_command, RunCommandArgs,
-             "Run a shell command in the workspace folder (for example 'python -m pytest -q') and see its output."),
-            ("raise_callback", self.raise_callback, RaiseCallbackArgs,
-             "Report to the manager: 'blocker' for a defect that must be fixed, 'warning' or 'info' otherwise."),
+            (
+                "move_file",
+                self.move_file,
+                MoveFileArgs,
+                "Move or rename a file inside the workspace; the destination must not exist yet.",
+            ),
+            (
+                "run_command",
+                self.run_command,
+                RunCommandArgs,
+                "Run a shell command in the workspace folder (for example 'python -m pytest -q') and see its output.",
+            ),
+            (
+                "raise_callback",
+                self.raise_callback,
+                RaiseCallbackArgs,
+                "Report to the manager: 'blocker' for a defect that must be fixed, 'warning' or 'info' otherwise.",
+            ),
         ]
         return [
             StructuredTool.from_function(func=func, name=name, description=doc, args_schema=schema)
@@ -225,17 +282,36 @@ class ToolBox:
     def _fail(self, name: str, args: Any, call_id: str, exc: BaseException) -> ToolMessage:
         message = _describe(exc)
         trace = "".join(traceback.format_exception(exc)) if exc.__traceback__ else None
-        self.errors.append(ToolError(
-            tool=name, arguments=summarize_arguments(args), error_type=type(exc).__name__, message=message,
-            traceback=trace, task_id=self.task_id, role=self.role, tool_calls_made=list(self.calls_made),
-        ))
-        self.trail.record(
-            TOOL_EXECUTION_ERROR, ok=False, task_id=self.task_id, role=self.role, error=exc, error_message=message,
-            detail={"tool": name, "arguments": _jsonable(args), "tool_call_id": call_id,
-                    "tool_calls_made": list(self.calls_made), "traceback": trace},
+        self.errors.append(
+            ToolError(
+                tool=name,
+                arguments=summarize_arguments(args),
+                error_type=type(exc).__name__,
+                message=message,
+                traceback=trace,
+                task_id=self.task_id,
+                role=self.role,
+                tool_calls_made=list(self.calls_made),
+            )
         )
-        return ToolMessage(content=f"Error: {message}\nPlease fix your mistakes.", tool_call_id=call_id, name=name,
-                           status="error")
+        self.trail.record(
+            TOOL_EXECUTION_ERROR,
+            ok=False,
+            task_id=self.task_id,
+            role=self.role,
+            error=exc,
+            error_message=message,
+            detail={
+                "tool": name,
+                "arguments": _jsonable(args),
+                "tool_call_id": call_id,
+                "tool_calls_made": list(self.calls_made),
+                "traceback": trace,
+            },
+        )
+        return ToolMessage(
+            content=f"Error: {message}\nPlease fix your mistakes.", tool_call_id=call_id, name=name, status="error"
+        )
 
 
 def _describe(exc: BaseException) -> str:

@@ -64,8 +64,19 @@ def available() -> bool:
         workspace = outer / "workspace"
         workspace.mkdir(parents=True)
         (outer / "secret").write_text("x")
-        argv = [*_prefix(), "/bin/sh", "-c", _MOUNTS, "sandbox", str(workspace), str(outer), "rw",
-                "/bin/sh", "-c", "test ! -e ../secret && touch inside && test $(ls /proc | grep -c '^[0-9]') -lt 10"]
+        argv = [
+            *_prefix(),
+            "/bin/sh",
+            "-c",
+            _MOUNTS,
+            "sandbox",
+            str(workspace),
+            str(outer),
+            "rw",
+            "/bin/sh",
+            "-c",
+            "test ! -e ../secret && touch inside && test $(ls /proc | grep -c '^[0-9]') -lt 10",
+        ]
         try:
             done = subprocess.run(argv, capture_output=True, timeout=20, check=False)
         except (OSError, subprocess.SubprocessError):

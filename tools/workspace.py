@@ -469,8 +469,7 @@ class Workspace:
         """Run a shell command with the workspace root as its working folder; ``hide`` is kept from its sight."""
         from tools.commands import run_command
 
-        return run_command(command, self.root, timeout=timeout, output_dir=output_dir, hide=hide,
-                           read_only=read_only)
+        return run_command(command, self.root, timeout=timeout, output_dir=output_dir, hide=hide, read_only=read_only)
 
 
 def _split_lines(text: str) -> list[str]:
