@@ -279,6 +279,17 @@ def test_a_model_that_never_calls_a_tool_ends_in_an_honest_fail(server: FakeOpen
     assert all(not c.tool_call_ids for c in server.calls[1:])
 
 
+def test_the_loop_guard_stops_a_model_repeating_a_call_over_the_wire(server: FakeOpenAI, tmp_path: Path) -> None:
+    plan = {"plan": [plan_turn({"id": "T1", "title": "module", "deliverables": ["mod.py"]})]}
+    same = turn("", ("read_file", {"path": "spec.md"}))
+    developers = {"T1": [same] * 10, "T1.r1": [turn("", write("mod.py", "X = 1\n")), turn("done")]}
+    run = play(server, scenario(manager=plan, developer=developers), tmp_path, loop_guard_repeats=3)
+    [loop] = [b for b in run.blockers() if b.kind == "loop_detected"]
+    assert "repeated the same tool call 3 times" in loop.message and loop.resolved_by == "T1.r1"
+    assert len(server.calls_for("developer", "T1")) == 3, "the agent was stopped, not left to spend its turns"
+    assert run.report.verdict == "PASS"
+
+
 def test_an_invalid_plan_is_repaired_over_the_wire(server: FakeOpenAI, tmp_path: Path) -> None:
     cyclic = plan_turn({"id": "A", "title": "a", "depends_on": ["B"]}, {"id": "B", "title": "b", "depends_on": ["A"]})
     scn = scenario(manager={"plan": [cyclic, TWO_TASKS["plan"][0]]}, developer=TWO_DEVELOPERS)
