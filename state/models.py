@@ -43,6 +43,12 @@ class Record(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    @field_validator("time", mode="after", check_fields=False)
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        """Times from JSON without a zone (Studio, the API) are taken as UTC, so they compare with ours."""
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
 
 class Task(Record):
     """One unit of work for one agent."""

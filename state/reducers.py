@@ -20,6 +20,7 @@ def _coerce(model: type[M], value: object) -> M:
 
 
 def _as_items(update: Mapping | Iterable | None) -> Iterable:
+    """The records of an update given as a mapping (by id or path), a list, or nothing."""
     if update is None:
         return ()
     if isinstance(update, Mapping):
@@ -29,7 +30,7 @@ def _as_items(update: Mapping | Iterable | None) -> Iterable:
 
 def merge_tasks(current: dict[str, Task] | None, update: Mapping | Iterable | None) -> dict[str, Task]:
     """Merge tasks by id: a later version of a task replaces the earlier one; new tasks are added."""
-    merged = dict(current or {})
+    merged = {key: _coerce(Task, value) for key, value in (current or {}).items()}
     for item in _as_items(update):
         task = _coerce(Task, item)
         merged[task.id] = task
@@ -41,7 +42,7 @@ def merge_files(current: dict[str, FileRecord] | None, update: Mapping | Iterabl
 
     Two parallel branches writing one path arrive in any order; the later write is the one the disk kept.
     """
-    merged = dict(current or {})
+    merged = {key: _coerce(FileRecord, value) for key, value in (current or {}).items()}
     for item in _as_items(update):
         record = _coerce(FileRecord, item)
         known = merged.get(record.path)
@@ -52,9 +53,9 @@ def merge_files(current: dict[str, FileRecord] | None, update: Mapping | Iterabl
 
 def merge_callbacks(current: list[Callback] | None, update: Iterable | None) -> list[Callback]:
     """Append new callbacks in arrival order; a callback with a known id replaces it in place."""
-    merged = list(current or [])
+    merged = [_coerce(Callback, cb) for cb in current or []]
     index = {cb.id: i for i, cb in enumerate(merged)}
-    for item in update or ():
+    for item in _as_items(update):
         callback = _coerce(Callback, item)
         if callback.id in index:
             merged[index[callback.id]] = callback

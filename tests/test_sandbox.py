@@ -56,3 +56,24 @@ def test_a_daemon_escaping_the_process_group_dies_with_the_command(run_dir: Path
     assert "started" in result.output
     time.sleep(2.5)
     assert not marker.exists()
+
+
+def test_exit_codes_are_the_commands_own(run_dir: Path) -> None:
+    for status in (0, 1, 130, 137):
+        assert run_command(f"exit {status}", run_dir / "workspace", hide=run_dir).returncode == status
+
+
+def test_the_sandbox_leaves_nothing_in_tmp_and_ignores_a_tmpdir_inside_the_run(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = set(Path("/tmp").iterdir())
+    (run_dir / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(run_dir / "tmp"))
+    result = run_command("echo ok", run_dir / "workspace", hide=run_dir)
+    assert result.sandboxed and result.returncode == 0 and result.output == "ok\n"
+    assert set(Path("/tmp").iterdir()) - before == set()
+
+
+def test_a_sandbox_that_cannot_be_set_up_runs_the_command_without_it(run_dir: Path) -> None:
+    result = run_command("echo ran", run_dir / "workspace", hide=run_dir / "missing-folder")
+    assert result.returncode == 0 and result.output == "ran\n" and not result.sandboxed

@@ -82,3 +82,20 @@ def test_graph_shape_is_pinned() -> None:
 
 def test_bundled_demo_scenario_loads() -> None:
     assert load_scenario(None).name == "demo"
+
+
+def test_reducers_accept_plain_dicts_on_both_sides_and_naive_times() -> None:
+    record = {
+        "path": "a",
+        "size": 1,
+        "sha256": "x",
+        "task_id": "T1",
+        "role": "developer",
+        "operation": "write",
+        "time": "2030-01-01T00:00:00",
+    }
+    newer = FileRecord(path="a", size=2, sha256="y", task_id="T2", role="developer", operation="write")
+    assert merge_files({"a": record}, [newer])["a"].task_id == "T1", "2030 is later than now"
+    callback = {"id": "c1", "source": "auditor", "severity": "blocker", "message": "m"}
+    assert [c.id for c in merge_callbacks([callback], {"c2": {**callback, "id": "c2"}})] == ["c1", "c2"]
+    assert merge_tasks({"A": {"id": "A", "title": "a"}}, [])["A"].title == "a"

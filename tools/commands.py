@@ -205,12 +205,14 @@ def run_command(
     limits: ResourceLimits | None = DEFAULT_LIMITS,
     hide: os.PathLike[str] | str | None = None,
     read_only: bool = False,
+    isolate: bool = True,
 ) -> CommandResult:
     """Run ``command`` with ``/bin/sh -c`` in ``cwd``; never raises because the command failed.
 
     ``hide`` names a folder around ``cwd`` (the run folder) that the command must not see; with the sandbox
     available it is replaced by an empty one, with only ``cwd`` mounted back; ``read_only`` mounts ``cwd``
-    read-only (a reviewer's commands may test the work, not change it).
+    read-only (a reviewer's commands may test the work, not change it). ``isolate=False`` skips the sandbox;
+    a sandbox that cannot be set up here is skipped the same way, and the result says ``sandboxed=False``.
     """
     if not isinstance(command, str) or not command.strip():
         raise ToolInputError("the command is empty; give a shell command such as 'python -m pytest -q'")
@@ -231,7 +233,11 @@ def run_command(
         log = open(log_path, "w", encoding="utf-8", newline="")  # closed in the finally below
     capture = _Capture(max(0, max_output_chars), log)
     argv = _argv(command, limits)
-    sandboxed = sandbox.wrap(argv, Path(cwd).absolute(), Path(hide).absolute() if hide else None, read_only)
+    sandboxed = (
+        sandbox.wrap(argv, Path(cwd).absolute(), Path(hide).absolute() if hide else None, read_only)
+        if isolate
+        else None
+    )
     started = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -257,8 +263,17 @@ def run_command(
             log.close()
     output, elided = capture.render(str(log_path) if log_path else None)
     returncode = proc.returncode
-    if sandboxed is not None and returncode is not None and 128 < returncode < 128 + signal.NSIG:
-        returncode = 128 - returncode  # the sandbox's shell reports a death by signal N as 128 + N
+    if sandboxed is not None and returncode == sandbox.SETUP_FAILED_STATUS and sandbox.SETUP_FAILED in capture.head:
+        return run_command(
+            command,
+            cwd,
+            timeout=timeout,
+            max_output_chars=max_output_chars,
+            output_dir=output_dir,
+            env_allowlist=env_allowlist,
+            limits=limits,
+            isolate=False,
+        )
     return CommandResult(
         command=command,
         returncode=None if timed_out else returncode,

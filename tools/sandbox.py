@@ -21,24 +21,26 @@ from pathlib import Path
 # Run by /bin/sh inside the new namespaces: $1 is the workspace, $2 the folder to hide ("" for none), $3 "ro"
 # for a read-only workspace; the rest is the command's argv.
 _MOUNTS = r"""
-set -e
 ws="$1"; hide="$2"; mode="$3"; shift 3
+fail() { echo "buildcrew-sandbox-setup-failed: $*" >&2; exit 199; }
 if [ -n "$hide" ]; then
-  keep="$(mktemp -d)"
-  mount --bind "$ws" "$keep"
-  mount -t tmpfs -o size=64k,mode=755 buildcrew-hidden "$hide"
-  mkdir -p "$ws"
-  mount --bind "$keep" "$ws"
+  keep="$(mktemp -d -p /tmp)" || fail "mktemp"
+  mount --bind "$ws" "$keep" || fail "bind $ws"
+  mount -t tmpfs -o size=64k,mode=755 buildcrew-hidden "$hide" || fail "hide $hide"
+  mkdir -p "$ws" && mount --bind "$keep" "$ws" || fail "rebind $ws"
+  umount "$keep"; rmdir "$keep"
 fi
 if [ "$mode" = ro ]; then
-  mount --bind "$ws" "$ws"
-  mount -o remount,bind,ro "$ws"
+  mount --bind "$ws" "$ws" && mount -o remount,bind,ro "$ws" || fail "read-only $ws"
 fi
-cd "$ws"
+cd "$ws" || fail "cd $ws"
 "$@"
 """
-# The shell stays as the namespace's first process and exits with the command's status (128 + N for a death by
-# signal N): util-linux's unshare cannot always re-raise a child's signal, so run_command maps it back.
+# The shell stays as the namespace's first process and exits with the command's status, so inside the sandbox a
+# death by signal N shows as 128 + N, as in any shell. A setup failure exits 199 with a marker line, and
+# run_command then runs the command without the sandbox (and says so) rather than blame the command.
+SETUP_FAILED = "buildcrew-sandbox-setup-failed:"
+SETUP_FAILED_STATUS = 199
 
 
 def _prefix() -> list[str]:
