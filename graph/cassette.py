@@ -20,7 +20,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from graph.scripted import ROLE_KEY, TASK_KEY, TURN_KEY
+from graph.scripted import ROLE_KEY, TASK_KEY, TURN_KEY, KeyedChatModel
 from state.errors import ConfigError, ReplayMismatch
 
 Key = tuple[str, str, int]
@@ -113,7 +113,7 @@ class _RecordingCall:
         return response
 
 
-class ReplayChatModel(BaseChatModel):
+class ReplayChatModel(KeyedChatModel):
     """A chat model that answers from a cassette, offline; a request it has no answer for stops the run."""
 
     cassette_path: str
@@ -126,9 +126,6 @@ class ReplayChatModel(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "buildcrew-replay"
-
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable:
-        return self.bind(tools=[convert_to_openai_tool(tool) for tool in tools], **kwargs)
 
     def _generate(
         self,

@@ -94,7 +94,21 @@ def load_scenario(source: str | Path | None = None) -> Scenario:
         raise ConfigError(f"scenario {origin} is malformed: {exc}") from exc
 
 
-class ScriptedChatModel(BaseChatModel):
+class KeyedChatModel(BaseChatModel):
+    """An offline chat model that answers by the (role, task, turn) key buildcrew puts in every call's metadata."""
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any):  # noqa: ANN201 - Runnable
+        return self.bind(tools=[convert_to_openai_tool(tool) for tool in tools], **kwargs)
+
+    @staticmethod
+    def call_key(run_manager: CallbackManagerForLLMRun | None) -> tuple[str, str, int] | None:
+        """The call's (role, task, turn), or None when the caller gave none."""
+        metadata = run_manager.metadata if run_manager else {}
+        role, task, turn = metadata.get(ROLE_KEY), metadata.get(TASK_KEY), metadata.get(TURN_KEY)
+        return None if role is None or task is None or turn is None else (str(role), str(task), int(turn))
+
+
+class ScriptedChatModel(KeyedChatModel):
     """A chat model that answers from a Scenario; supports bind_tools like any tool-calling model."""
 
     scenario: Scenario
@@ -103,9 +117,6 @@ class ScriptedChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "buildcrew-scripted"
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any):  # noqa: ANN201 - Runnable
-        return self.bind(tools=[convert_to_openai_tool(tool) for tool in tools], **kwargs)
-
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -113,16 +124,16 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        metadata = run_manager.metadata if run_manager else {}
-        role, task, turn = metadata.get(ROLE_KEY), metadata.get(TASK_KEY), metadata.get(TURN_KEY)
-        if role is None or task is None or turn is None:
+        key = self.call_key(run_manager)
+        if key is None:
             raise ScenarioError("the scripted model was called without buildcrew role/task/turn metadata")
-        scripted = self.scenario.answer(str(role), str(task), int(turn))
+        role, task, turn = key
+        scripted = self.scenario.answer(role, task, turn)
         if self.scenario.latency_s:
             time.sleep(self.scenario.latency_s)
         if scripted.error is not None:
             raise ScenarioError(f"scripted model API error for {role} task {task} turn {turn}: {scripted.error}")
-        message = self._message(scripted, str(task), int(turn), messages)
+        message = self._message(scripted, task, turn, messages)
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _message(self, scripted: ScriptedTurn, task: str, turn: int, messages: list[BaseMessage]) -> AIMessage:
