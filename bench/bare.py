@@ -23,8 +23,8 @@ from typing_extensions import TypedDict
 
 from bench.team import RECURSION_LIMIT, BenchError
 from graph.agent_loop import model_metadata
+from graph.checkpointers import open_sqlite
 from graph.prompts import AUDITOR, DEVELOPER, audit_prompt, task_prompt
-from graph.runs import open_checkpointer
 from graph.scripted import Scenario, ScriptedChatModel
 from state.models import Task
 from tools.agent_tools import READ_ONLY_TOOLS, ToolBox
@@ -86,7 +86,7 @@ def run_bare(scenario: Scenario, run_dir: Path) -> BareRun:
     workspace = Workspace(run_dir / "workspace")
     trail = AuditTrail(run_dir / "events.jsonl", run_dir.name)
     model = ScriptedChatModel(scenario=scenario)
-    with open_checkpointer(run_dir / "checkpoints.sqlite") as saver:
+    with open_sqlite(run_dir / "checkpoints.sqlite") as saver:
         loop = build_loop(saver)
         start = time.perf_counter()
         plan = model.invoke(

@@ -11,7 +11,7 @@ Each developer takes two calls. An agent's tool loop ends only on an answer with
 developer call per task" is not possible: turn 1 writes the task's file with `write_file`, and turn 2 answers
 "done". Each auditor answers in one call, with no tool call. A clean run makes `1 + 3n` model calls.
 Every run uses `verify_depth="integrity"` (no verification command, no final model review) and the product's
-own SQLite setup, `graph.runs.open_checkpointer` (WAL journal, as the CLI uses it). The LangGraph config holds
+own SQLite setup, `graph.checkpointers.open_sqlite` (WAL journal, as the CLI uses it). The LangGraph config holds
 the thread id and `recursion_limit` 10000, and nothing else, as the CLI's `graph_config` does. Only
 `graph.invoke` is timed; compiling the graph is not.
 

@@ -10,8 +10,8 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from graph.builder import build_graph
+from graph.checkpointers import open_sqlite
 from graph.context import RunContext
-from graph.runs import open_checkpointer
 from graph.scripted import Scenario, ScriptedChatModel
 
 RECURSION_LIMIT = 10_000
@@ -47,7 +47,7 @@ def run_team(
     config: dict[str, Any] = {"configurable": {"thread_id": run_dir.name}, "recursion_limit": RECURSION_LIMIT}
     if pool is not None:
         config["max_concurrency"] = pool
-    with open_checkpointer(run_dir / "checkpoints.sqlite") as saver:
+    with open_sqlite(run_dir / "checkpoints.sqlite") as saver:
         graph = build_graph(model or ScriptedChatModel(scenario=scenario), checkpointer=saver)
         start = time.perf_counter()
         state = graph.invoke({"goal": scenario.goal}, config, context=context)

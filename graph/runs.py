@@ -18,9 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
-
-from graph.checkpointers import open_sqlite
 from graph.context import RunContext, RunPaths
 from state.errors import ConfigError
 
@@ -196,11 +193,6 @@ def run_lock(run: Run) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
-
-
-def open_checkpointer(path: Path) -> contextlib.AbstractContextManager[BaseCheckpointSaver]:
-    """A SQLite checkpointer at ``path`` (``graph.checkpointers.open_checkpointer`` also opens PostgreSQL)."""
-    return open_sqlite(Path(path))
 
 
 def graph_config(run_id: str) -> dict[str, Any]:

@@ -57,9 +57,5 @@ class ScenarioError(BuildcrewError):
     """A scripted-model scenario file is malformed, or has no answer for a request."""
 
 
-class ModelCallError(BuildcrewError):
-    """A model call failed after the client's own retries; the task it served fails without task retry."""
-
-
 class ReplayMismatch(BuildcrewError):
     """A replay cassette has no answer for a model request, so the run cannot continue as recorded."""
